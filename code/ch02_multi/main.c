@@ -1,0 +1,12 @@
+/* ch02: fetch URLs concurrently; libcurl runs its own loop (multi_perform + multi_poll).
+ * Run: make ch02   or   SERVER=http://127.0.0.1:PORT build/native/bin/ch02 -n 16 /delay/300 */
+#include "multi.h"
+#include "../core/cli.h"
+
+int main(int argc, char **argv)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int rc = cli_main(argc, argv, "multi_poll", multi_run, NULL);
+    curl_global_cleanup();
+    return rc;
+}

@@ -1,0 +1,12 @@
+/* ch03: you own the loop. The glue puts libcurl on loop.h; the backend is select.
+ * Run: make ch03   or   SERVER=... build/native/bin/ch03 [-b select] [--trace] -n 16 /delay/300
+ * Descriptors at or above FD_SETSIZE are refused with a clear error. */
+#include "../core/cli.h"
+
+int main(int argc, char **argv)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int rc = cli_main(argc, argv, "loop", job_run_loop, "select");
+    curl_global_cleanup();
+    return rc;
+}

@@ -1,0 +1,79 @@
+/**
+ * @file loop_impl.h
+ * @brief What a backend implements, and the loop state it may touch.
+ *
+ * A backend is one file with four functions, like redis's aeApi* set:
+ * init/fini its state, set the interest mask of one fd, and wait for events,
+ * writing the ready fds into loop->fired. loop.c owns the fd table, the
+ * timers and the dispatch, so every backend shares one set of rules.
+ */
+#ifndef LOOP_IMPL_H
+#define LOOP_IMPL_H
+
+#include "loop.h"
+#include <stddef.h>
+
+#define LOOP_READABLE 1u   /**< Fire when the fd is readable. */
+#define LOOP_WRITABLE 2u   /**< Fire when the fd is writable. */
+
+/** One backend: a name, its caps, and its four operations. */
+struct loop_backend {
+    const char *name;                      /**< "select", "poll", ... */
+    unsigned caps;                         /**< LOOP_CAP_* bits. */
+    int  (*init)(loop_t *loop);            /**< Set up loop->bk. */
+    void (*fini)(loop_t *loop);            /**< Free loop->bk. */
+    /** Change fd's interest from @p old to @p mask (0 = forget the fd). */
+    int  (*set)(loop_t *loop, loop_fd_t fd, unsigned old, unsigned mask);
+    /** Wait up to @p timeout_ms (-1 = forever); fill loop->fired; return the count. */
+    int  (*wait)(loop_t *loop, long timeout_ms);
+};
+
+/** A ready fd, as a backend reports it. */
+struct loop_fired {
+    loop_fd_t fd;      /**< The descriptor. */
+    unsigned mask;     /**< LOOP_READABLE | LOOP_WRITABLE. */
+};
+
+/** One watched fd: its interest and its two callbacks. */
+struct loop_watch {
+    loop_fd_t fd;                 /**< The descriptor. */
+    unsigned mask;                /**< What is watched. */
+    loop_io_cb rcb, wcb;          /**< The reader and the writer. */
+    void *rarg, *warg;            /**< Their arguments. */
+    struct loop_watch *next;      /**< Hash chain. */
+};
+
+/** A pending timer, kept in a list sorted by due time. */
+struct loop_timer {
+    uint64_t id, due;             /**< Handle, and due time in loop_now_ms(). */
+    loop_timer_cb cb;             /**< What to call. */
+    void *arg;                    /**< Its argument. */
+    struct loop_timer *next;      /**< Next due. */
+};
+
+/** The loop: the backend, the fd table, the timers. */
+struct loop {
+    const struct loop_backend *be;   /**< Operations. */
+    void *bk;                        /**< Backend state. */
+    struct loop_watch **buckets;     /**< fd table, a chained hash. */
+    size_t nbuckets, nwatch;         /**< Its size and fill. */
+    struct loop_fired *fired;        /**< Ready fds from the last wait. */
+    size_t fired_cap;                /**< Room in fired, always >= nwatch. */
+    struct loop_timer *timers;       /**< Sorted by (due, id). */
+    uint64_t next_timer;             /**< The next timer id. */
+    size_t busy;                     /**< Operations a proactor has in flight. */
+    int stopped;                     /**< loop_stop() was called. */
+    char err[256];                   /**< loop_error()'s text. */
+};
+
+/** Record a formatted message for loop_error() and return @p code. */
+int loop_fail(loop_t *loop, int code, const char *fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/** The watch for @p fd, or NULL. */
+struct loop_watch *loop_watch_find(const loop_t *loop, loop_fd_t fd);
+
+#endif

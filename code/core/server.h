@@ -1,0 +1,20 @@
+/**
+ * @file server.h
+ * @brief The local HTTP server on libmicrohttpd: routes that make each lesson visible.
+ *
+ * Routes: /bytes/N, /delay/MS, /drip/N/MS, /stall, /abort, /status/CODE.
+ * It listens on 127.0.0.1 only; tests start it in-process on port 0.
+ */
+#ifndef SERVER_H
+#define SERVER_H
+
+typedef struct srv srv_t;   /**< A running server. */
+
+/** Start on 127.0.0.1:@p port (0 = any free port). NULL and a message on stderr on failure. */
+srv_t *srv_start(unsigned short port);
+/** The port it listens on. */
+unsigned short srv_port(const srv_t *s);
+/** Stop it: stalled replies are cut, every thread is joined. */
+void srv_stop(srv_t *s);
+
+#endif

@@ -1,0 +1,96 @@
+/* Chapter 1's claims: a blocking easy handle is correct, serial, and fails clearly. */
+#include "../common/testutil.h"
+#include "../../code/ch01_blocking/blocking.h"
+
+#include <stdio.h>
+#include <string.h>
+
+TestSuite(ch01_blocking, .init = tsrv_up, .fini = tsrv_down, .timeout = 60);
+
+Test(ch01_blocking, bytes_and_status_are_right)
+{
+    char u[3][96];
+    struct job jobs[3] = {{0}};
+    snprintf(u[0], sizeof u[0], "%s/bytes/70000", t_base);
+    snprintf(u[1], sizeof u[1], "%s/bytes/0", t_base);
+    snprintf(u[2], sizeof u[2], "%s/status/404", t_base);
+    for (int i = 0; i < 3; i++)
+        jobs[i].url = u[i];
+    struct job_opts o = {10000, NULL, 0};
+    cr_assert_eq(blocking_run(jobs, 3, &o), 0);
+    cr_expect(job_ok(&jobs[0]) && jobs[0].bytes == 70000 && jobs[0].body_ok);
+    cr_expect(job_ok(&jobs[1]) && jobs[1].bytes == 0 && jobs[1].status == 200);
+    cr_expect_eq(jobs[2].status, 404);
+    cr_expect_eq(jobs[2].result, CURLE_OK);
+    cr_expect(!job_ok(&jobs[2]), "a 404 is not a success");
+}
+
+Test(ch01_blocking, four_delays_take_four_times_as_long)
+{
+    char u[96];
+    struct job jobs[4] = {{0}};
+    snprintf(u, sizeof u, "%s/delay/300", t_base);
+    for (int i = 0; i < 4; i++)
+        jobs[i].url = u;
+    struct job_opts o = {10000, NULL, 0};
+    uint64_t t0 = loop_now_ms();
+    cr_assert_eq(blocking_run(jobs, 4, &o), 0);
+    uint64_t wall = loop_now_ms() - t0;
+    for (int i = 0; i < 4; i++) {
+        cr_expect(job_ok(&jobs[i]));
+        if (i > 0)   /* each starts only after the one before it ended */
+            cr_expect_geq(jobs[i].start_ms, jobs[i - 1].end_ms);
+    }
+    cr_expect_geq(wall, 1200, "4 x 300 ms serially took only %llu ms", (unsigned long long)wall);
+}
+
+Test(ch01_blocking, refused_port_is_a_clear_error_and_nonzero_exit)
+{
+    char url[96], out[4096], err[4096];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/bytes/10", t_refused_port);
+    const char *args[] = {url, NULL};
+    int rc = t_run("ch01", args, out, sizeof out, err, sizeof err, 30);
+    cr_expect_eq(rc, 1, "exit code %d; out: %s", rc, out);
+    cr_expect(strstr(out, "error 7:") != NULL, "no CURLE_COULDNT_CONNECT line in: %s", out);
+    cr_expect(strstr(out, "failed=1") != NULL, "total line missing in: %s", out);
+}
+
+Test(ch01_blocking, stall_under_timeout_is_a_timeout_not_a_hang)
+{
+    char out[4096], err[4096];
+    const char *args[] = {"-t", "500", "/stall", NULL};
+    uint64_t t0 = loop_now_ms();
+    int rc = t_run("ch01", args, out, sizeof out, err, sizeof err, 20);
+    cr_expect_eq(rc, 1, "exit code %d (-1 means it hung); out: %s", rc, out);
+    cr_expect(strstr(out, "error 28:") != NULL, "no CURLE_OPERATION_TIMEDOUT in: %s", out);
+    cr_expect_lt(loop_now_ms() - t0, 10000);
+}
+
+Test(ch01_blocking, malformed_url_is_refused_before_any_transfer)
+{
+    char out[4096], err[4096];
+    const char *args[] = {"/bytes/10", "http://[::1", NULL};
+    int rc = t_run("ch01", args, out, sizeof out, err, sizeof err, 20);
+    cr_expect_eq(rc, 2, "exit code %d", rc);
+    cr_expect(strstr(err, "bad URL 'http://[::1'") != NULL, "stderr: %s", err);
+    cr_expect_eq(out[0], '\0', "nothing should run: %s", out);
+}
+
+Test(ch01_blocking, malformed_url_in_a_job_is_reported)
+{
+    struct job j = {.url = "http://[::1"};
+    struct job_opts o = {1000, NULL, 0};
+    cr_assert_eq(blocking_run(&j, 1, &o), 0);
+    cr_expect_eq(j.result, CURLE_URL_MALFORMAT);
+    cr_expect_eq(j.done, 1);
+}
+
+Test(ch01_blocking, usage_errors_exit_2)
+{
+    char out[4096], err[4096];
+    const char *none[] = {NULL};
+    const char *bad_n[] = {"-n", "zero", "/bytes/1", NULL};
+    cr_expect_eq(t_run("ch01", none, out, sizeof out, err, sizeof err, 10), 2);
+    cr_expect(strstr(err, "no URL given") != NULL, "stderr: %s", err);
+    cr_expect_eq(t_run("ch01", bad_n, out, sizeof out, err, sizeof err, 10), 2);
+}

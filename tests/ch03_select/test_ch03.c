@@ -1,0 +1,256 @@
+/* Chapter 3's claims: the loop interface, the select backend, and the glue. */
+#include "../common/testutil.h"
+#include "../../code/core/curlx.h"
+#include "../../code/core/loop.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+CONTRACT_SUITE(ch03_select, job_run_loop, "select")
+
+/* ---- timers */
+
+static char order[16];
+static void mark(loop_t *l, void *arg) { (void)l; strncat(order, arg, 1); }
+
+Test(ch03_select, timers_fire_in_order)
+{
+    loop_t *loop = loop_new("select");
+    order[0] = '\0';
+    loop_call_later(loop, 30, mark, "d");
+    loop_call_later(loop, 10, mark, "b");
+    loop_call_later(loop, 0, mark, "a");
+    loop_call_later(loop, 20, mark, "c");
+    uint64_t t0 = loop_now_ms();
+    cr_assert_eq(loop_run(loop), LOOP_OK);
+    cr_expect_str_eq(order, "abcd");
+    cr_expect_geq(loop_now_ms() - t0, 30, "the 30 ms timer fired early");
+    loop_free(loop);
+}
+
+Test(ch03_select, equal_timers_keep_fifo_order)
+{
+    loop_t *loop = loop_new("select");
+    order[0] = '\0';
+    loop_call_later(loop, 5, mark, "x");
+    loop_call_later(loop, 5, mark, "y");
+    loop_call_later(loop, 5, mark, "z");
+    loop_run(loop);
+    cr_expect_str_eq(order, "xyz");
+    loop_free(loop);
+}
+
+Test(ch03_select, cancelled_timer_never_fires)
+{
+    loop_t *loop = loop_new("select");
+    order[0] = '\0';
+    uint64_t t = loop_call_later(loop, 10, mark, "x");
+    loop_call_later(loop, 20, mark, "y");
+    cr_expect_eq(loop_cancel(loop, t), LOOP_OK);
+    cr_expect_eq(loop_cancel(loop, t), LOOP_ENOENT, "a second cancel is harmless");
+    loop_run(loop);
+    cr_expect_str_eq(order, "y");
+    loop_free(loop);
+}
+
+/* ---- readers */
+
+struct pair { int a[2], b[2]; int calls; loop_t *loop; };
+
+static void read_and_remove(loop_t *loop, loop_fd_t fd, void *arg)
+{
+    struct pair *p = arg;
+    char c;
+    p->calls++;
+    cr_expect_eq(read(fd, &c, 1), 1);
+    cr_expect_eq(loop_remove_reader(loop, fd), LOOP_OK);
+    loop_remove_reader(loop, p->b[0]);        /* also ready, now gone: never called */
+}
+
+Test(ch03_select, removing_a_reader_inside_its_callback_is_safe)
+{
+    struct pair p = {.calls = 0};
+    cr_assert_eq(pipe(p.a), 0);
+    cr_assert_eq(pipe(p.b), 0);
+    loop_t *loop = loop_new("select");
+    cr_assert_eq(loop_add_reader(loop, p.a[0], read_and_remove, &p), LOOP_OK);
+    cr_assert_eq(loop_add_reader(loop, p.b[0], read_and_remove, &p), LOOP_OK);
+    cr_assert_eq(write(p.a[1], "x", 1), 1);
+    cr_assert_eq(write(p.b[1], "y", 1), 1);
+    cr_expect_eq(loop_run(loop), LOOP_OK, "returns once nothing is watched");
+    cr_expect_eq(p.calls, 1, "the removed reader was called anyway");
+    loop_free(loop);
+}
+
+Test(ch03_select, removing_an_unknown_fd_is_harmless)
+{
+    loop_t *loop = loop_new("select");
+    cr_expect_eq(loop_remove_reader(loop, 777), LOOP_ENOENT);
+    cr_expect_eq(loop_remove_writer(loop, 777), LOOP_ENOENT);
+    cr_expect_eq(loop_remove_reader(loop, -1), LOOP_ENOENT);
+    loop_free(loop);
+}
+
+Test(ch03_select, caps_name_and_unknown_backend)
+{
+    loop_t *loop = loop_new("select");
+    cr_expect_str_eq(loop_name(loop), "select");
+    cr_expect(loop_caps(loop) & LOOP_CAP_FD_WATCH);
+    cr_expect(!(loop_caps(loop) & LOOP_CAP_COMPLETION));
+    loop_free(loop);
+    cr_expect_null(loop_new("no-such-backend"));
+}
+
+/* ---- FD_SETSIZE */
+
+static void never(loop_t *l, loop_fd_t fd, void *arg) { (void)l; (void)fd; (void)arg; }
+
+/* Fill the descriptor table until the next socket lands at or above FD_SETSIZE. */
+static int fill_below_fd_setsize(int *fds, int max)
+{
+    int n = 0;
+    cr_assert_geq(t_raise_nofile(FD_SETSIZE + 64), FD_SETSIZE + 16, "RLIMIT_NOFILE too low");
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    fds[n++] = s;
+    while (n < max && fds[n - 1] < FD_SETSIZE)
+        fds[n++] = dup(s);
+    return n;
+}
+
+Test(ch03_select, fd_at_or_above_fd_setsize_is_refused)
+{
+    static int fds[FD_SETSIZE + 16];
+    int n = fill_below_fd_setsize(fds, FD_SETSIZE + 16);
+    cr_assert_gt(n, FD_SETSIZE / 2, "could not open enough descriptors");
+    int high = fds[n - 1], low = fds[0];
+    cr_assert_geq(high, FD_SETSIZE);
+    loop_t *loop = loop_new("select");
+    cr_expect_eq(loop_add_reader(loop, low, never, NULL), LOOP_OK);
+    cr_expect_eq(loop_add_reader(loop, high, never, NULL), LOOP_ERANGE);
+    cr_expect_eq(loop_add_writer(loop, high, never, NULL), LOOP_ERANGE);
+    cr_expect(strstr(loop_error(loop), "FD_SETSIZE") != NULL, "message: %s", loop_error(loop));
+    cr_expect_eq(loop_remove_reader(loop, high), LOOP_ENOENT, "nothing was registered");
+    loop_free(loop);
+    for (int i = 0; i < n; i++)
+        close(fds[i]);
+}
+
+static void done_record(CURL *easy, CURLcode rc, void *arg)
+{
+    *(CURLcode *)arg = rc;
+    curl_easy_cleanup(easy);
+}
+
+Test(ch03_select, transfer_on_a_socket_above_fd_setsize_fails_clearly, .init = tsrv_up,
+     .fini = tsrv_down, .timeout = 30)
+{
+    static int fds[FD_SETSIZE + 16];
+    int n = fill_below_fd_setsize(fds, FD_SETSIZE + 16);
+    close(fds[--n]);                  /* leave exactly one slot: FD_SETSIZE-ish */
+    char url[96], err[400];
+    CURLcode result = CURLE_OK;
+    snprintf(url, sizeof url, "%s/bytes/10", t_base);
+    loop_t *loop = loop_new("select");
+    curlx_t *cx = curlx_attach(loop, done_record, &result, 0, err, sizeof err);
+    CURL *easy = curl_easy_init();
+    curl_easy_setopt(easy, CURLOPT_URL, url);
+    curlx_add(cx, easy);
+    cr_expect_eq(loop_run(loop), LOOP_OK);
+    cr_expect_eq(result, CURLE_ABORTED_BY_CALLBACK, "got %d", (int)result);
+    cr_expect(strstr(curlx_error(cx), "FD_SETSIZE") != NULL, "error: %s", curlx_error(cx));
+    curlx_free(cx);
+    loop_free(loop);
+    for (int i = 0; i < n; i++)
+        close(fds[i]);
+}
+
+/* ---- the glue's contract with libcurl */
+
+static size_t discard(char *d, size_t s, size_t n, void *a) { (void)d; (void)a; return s * n; }
+
+static char trace_buf[4096];
+static void collect(const char *ev, void *arg)
+{
+    (void)arg;
+    strncat(trace_buf, ev, sizeof trace_buf - strlen(trace_buf) - 2);
+    strcat(trace_buf, "\n");
+}
+
+Test(ch03_select, one_transfer_asks_out_then_in_then_remove, .init = tsrv_up,
+     .fini = tsrv_down, .timeout = 30)
+{
+    char url[96], err[400], want[64];
+    CURLcode result = CURLE_FAILED_INIT;
+    snprintf(url, sizeof url, "%s/bytes/10", t_base);
+    loop_t *loop = loop_new("select");
+    curlx_t *cx = curlx_attach(loop, done_record, &result, 0, err, sizeof err);
+    trace_buf[0] = '\0';
+    curlx_trace(cx, collect, NULL);
+    CURL *easy = curl_easy_init();
+    curl_easy_setopt(easy, CURLOPT_URL, url);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, discard);
+    curlx_add(cx, easy);
+    loop_run(loop);
+    cr_assert_eq(result, CURLE_OK);
+    long fd = -1;
+    const char *out = strstr(trace_buf, " OUT\n");
+    cr_assert_not_null(out, "no OUT request:\n%s", trace_buf);
+    while (out > trace_buf && out[-1] != '\n')
+        out--;
+    cr_assert_eq(sscanf(out, "socket %ld OUT", &fd), 1);
+    snprintf(want, sizeof want, "socket %ld IN\n", fd);
+    const char *in = strstr(out, want);
+    snprintf(want, sizeof want, "socket %ld REMOVE\n", fd);
+    const char *rm = in ? strstr(in, want) : NULL;
+    cr_expect(in && rm, "expected OUT, IN, REMOVE for fd %ld in:\n%s", fd, trace_buf);
+    cr_expect(strncmp(trace_buf, "timer 0\n", 8) == 0, "the first request is a 0 ms timer:\n%s",
+              trace_buf);
+    curlx_free(cx);
+    loop_free(loop);
+}
+
+static int done_count;
+static void done_count_cb(CURL *easy, CURLcode rc, void *arg)
+{
+    (void)arg;
+    cr_expect_eq(rc, CURLE_ABORTED_BY_CALLBACK);
+    done_count++;
+    curl_easy_cleanup(easy);
+}
+
+static void free_later(loop_t *loop, void *cx)
+{
+    curlx_free(cx);                   /* libcurl calls back into the glue here */
+    loop_stop(loop);
+}
+
+Test(ch03_select, freeing_the_glue_mid_transfer_reports_each_once, .init = tsrv_up,
+     .fini = tsrv_down, .timeout = 30)
+{
+    char url[96], err[400];
+    snprintf(url, sizeof url, "%s/stall", t_base);
+    loop_t *loop = loop_new("select");
+    curlx_t *cx = curlx_attach(loop, done_count_cb, NULL, 0, err, sizeof err);
+    done_count = 0;
+    for (int i = 0; i < 3; i++) {
+        CURL *easy = curl_easy_init();
+        curl_easy_setopt(easy, CURLOPT_URL, url);
+        curlx_add(cx, easy);
+    }
+    loop_call_later(loop, 200, free_later, cx);
+    cr_expect_eq(loop_run(loop), LOOP_OK);
+    cr_expect_eq(done_count, 3);
+    loop_free(loop);
+}
+
+Test(ch03_select, program_refuses_an_unknown_backend, .init = tsrv_up, .fini = tsrv_down)
+{
+    char out[4096], err[4096];
+    const char *args[] = {"-b", "kqueue-on-linux", "/bytes/1", NULL};
+    cr_expect_eq(t_run("ch03", args, out, sizeof out, err, sizeof err, 10), 1);
+    cr_expect(strstr(err, "unknown backend 'kqueue-on-linux'") != NULL, "stderr: %s", err);
+}

@@ -1,0 +1,112 @@
+/* Native test helpers; see testutil.h. */
+#include "testutil.h"
+#include "../../code/core/server.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef BIN_DIR
+#define BIN_DIR "build/native/bin"
+#endif
+
+char t_base[64];
+unsigned short t_refused_port;
+static srv_t *srv;
+
+unsigned short t_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {0};
+    socklen_t sl = sizeof sa;
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, (struct sockaddr *)&sa, sizeof sa);
+    getsockname(fd, (struct sockaddr *)&sa, &sl);
+    close(fd);                       /* bound, never listened: connects are refused */
+    return ntohs(sa.sin_port);
+}
+
+void tsrv_up(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    srv = srv_start(0);
+    cr_assert_not_null(srv, "the local server did not start");
+    snprintf(t_base, sizeof t_base, "http://127.0.0.1:%u", srv_port(srv));
+    t_refused_port = t_free_port();
+    setenv("SERVER", t_base, 1);
+}
+
+void tsrv_down(void)
+{
+    srv_stop(srv);
+    srv = NULL;
+    curl_global_cleanup();
+}
+
+static void slurp(int fd, char *buf, size_t len)
+{
+    size_t n = 0;
+    ssize_t r;
+    lseek(fd, 0, SEEK_SET);
+    while (n + 1 < len && (r = read(fd, buf + n, len - n - 1)) > 0)
+        n += (size_t)r;
+    buf[n] = '\0';
+    close(fd);
+}
+
+int t_run(const char *prog, const char *const args[], char *out, size_t outlen,
+          char *err, size_t errlen, int timeout_s)
+{
+    char path[512], o_tmp[] = "/tmp/t_outXXXXXX", e_tmp[] = "/tmp/t_errXXXXXX";
+    const char *argv[32] = {path};
+    int ofd = mkstemp(o_tmp), efd = mkstemp(e_tmp), status = 0;
+    unlink(o_tmp);
+    unlink(e_tmp);
+    snprintf(path, sizeof path, "%s/%s", BIN_DIR, prog);
+    for (int i = 0; args[i] && i < 30; i++)
+        argv[i + 1] = args[i];
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(ofd, 1);
+        dup2(efd, 2);
+        execv(path, (char *const *)argv);
+        _exit(127);
+    }
+    int waited = 0;
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+        if (waited++ > timeout_s * 100) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            status = -1;
+            break;
+        }
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
+    slurp(ofd, out, outlen);
+    slurp(efd, err, errlen);
+    return status == -1 ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+long t_raise_nofile(long want)
+{
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    if ((rlim_t)want > rl.rlim_cur) {
+        rl.rlim_cur = (rlim_t)want < rl.rlim_max ? (rlim_t)want : rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    return (long)rl.rlim_cur;
+}

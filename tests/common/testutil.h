@@ -1,0 +1,43 @@
+/* Helpers for the native Criterion suites: the in-process server, a refused
+ * port, running a chapter program, and the contract as Criterion tests. */
+#ifndef TESTUTIL_H
+#define TESTUTIL_H
+
+#include <criterion/criterion.h>
+#include <stddef.h>
+#include "contract.h"
+#include "../../code/core/loop.h"
+
+extern char t_base[64];                 /* http://127.0.0.1:PORT */
+extern unsigned short t_refused_port;   /* nobody listens there */
+
+void tsrv_up(void);                     /* .init: start the server, curl_global_init */
+void tsrv_down(void);                   /* .fini: stop it */
+unsigned short t_free_port(void);       /* a loopback port with no listener */
+
+/* Run BIN_DIR/prog with args (NULL-terminated) and $SERVER set; capture
+ * stdout and stderr; kill it after timeout_s. Returns the exit code, or -1. */
+int t_run(const char *prog, const char *const args[], char *out, size_t outlen,
+          char *err, size_t errlen, int timeout_s);
+
+/* Raise RLIMIT_NOFILE's soft limit toward @want; returns what it is now. */
+long t_raise_nofile(long want);
+
+#define CONTRACT_TEST(suite, name, runner, backend)                          \
+    Test(suite, name, .init = tsrv_up, .fini = tsrv_down, .timeout = 60) {   \
+        struct contract_env env = {t_base, t_refused_port, runner, backend}; \
+        char why[512] = "";                                                  \
+        cr_assert(contract_run(#name, &env, why, sizeof why) == 0, "%s", why); \
+    }
+
+/* Every contract case as one Criterion test in @suite. */
+#define CONTRACT_SUITE(suite, runner, backend)                               \
+    CONTRACT_TEST(suite, contract_bytes_and_status_are_right, runner, backend) \
+    CONTRACT_TEST(suite, contract_concurrent_delays_beat_serial, runner, backend) \
+    CONTRACT_TEST(suite, contract_one_failure_leaves_others_alone, runner, backend) \
+    CONTRACT_TEST(suite, contract_every_result_is_reported_once, runner, backend) \
+    CONTRACT_TEST(suite, contract_stall_times_out_without_hanging, runner, backend) \
+    CONTRACT_TEST(suite, contract_drip_arrives_whole, runner, backend)        \
+    CONTRACT_TEST(suite, contract_malformed_url_is_reported, runner, backend)
+
+#endif

@@ -1,0 +1,43 @@
+#!/bin/sh
+# Install what the project needs, once: apt as root (or sudo), else print the apt line.
+# Usage: tools/bootstrap.sh native|windows|bench|all
+set -eu
+
+want="${1:-native}"
+pkgs_native="gcc make pkg-config libcurl4-openssl-dev libcriterion-dev libmicrohttpd-dev doxygen graphviz liburing-dev"
+pkgs_windows="gcc-mingw-w64-x86-64 wine64 wine dpkg-dev"
+pkgs_bench="nginx-light wrk gnuplot-nox libuv1-dev curl"
+
+case "$want" in
+    native)  pkgs="$pkgs_native" ;;
+    windows) pkgs="$pkgs_native $pkgs_windows" ;;
+    bench)   pkgs="$pkgs_native $pkgs_bench" ;;
+    all)     pkgs="$pkgs_native $pkgs_windows $pkgs_bench" ;;
+    *) echo "bootstrap: unknown set '$want' (native|windows|bench|all)" >&2; exit 2 ;;
+esac
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+    echo "bootstrap: not a Debian/Ubuntu system; install by hand: $pkgs" >&2
+    exit 1
+fi
+
+missing=""
+for p in $pkgs; do
+    st=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
+    case "$st" in ii*) ;; *) missing="$missing $p" ;; esac
+done
+[ -z "$missing" ] && exit 0
+
+line="apt-get install -y --no-install-recommends$missing"
+if [ "$(id -u)" = 0 ]; then sudo=""
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo"
+else
+    echo "bootstrap: missing packages:$missing" >&2
+    echo "bootstrap: run as root:  apt-get update && $line" >&2
+    exit 1
+fi
+echo "bootstrap: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq >/dev/null
+$sudo apt-get install -y -qq --no-install-recommends$missing >/dev/null
+echo "bootstrap: done"

@@ -1,0 +1,23 @@
+#!/bin/sh
+# The demo: one workload (16 x /delay/300 on the local server) through every
+# chapter's program, and a table of what each model took.
+# Usage: tools/demo.sh BIN_DIR ID...
+set -u
+bin="$1"
+[ -n "${SERVER:-}" ] || exec tools/with-server.sh "$bin" "$0" "$@"
+shift
+work="${DEMO_WORK:--n 16 /delay/300}"
+echo "demo: $work on the local server at $SERVER ($(nproc) cores)"
+printf '%-8s %-12s %9s %4s %12s\n' chapter model transfers ok "wall time"
+rc=0
+for id in "$@"; do
+    line=$("$bin/$id" -q $work | grep '^total:')
+    [ -n "$line" ] || { echo "demo: $id printed no total" >&2; rc=1; continue; }
+    model=$(echo "$line" | sed -n 's/.*model=\([^ ]*\).*/\1/p')
+    n=$(echo "$line" | sed -n 's/.*transfers=\([0-9]*\).*/\1/p')
+    ok=$(echo "$line" | sed -n 's/.* ok=\([0-9]*\).*/\1/p')
+    wall=$(echo "$line" | sed -n 's/.*wall=\([0-9]*\) ms.*/\1/p')
+    printf '%-8s %-12s %9s %4s %9s ms\n' "$id" "$model" "$n" "$ok" "$wall"
+    [ "$ok" = "$n" ] || rc=1
+done
+exit $rc
