@@ -18,7 +18,8 @@ struct job {
     size_t bytes;                     /**< Body bytes received. */
     int body_ok;                      /**< Every byte matched pattern_byte(). */
     int done;                         /**< Reported exactly once: 1. */
-    uint64_t start_ms, end_ms;        /**< loop_now_ms() at start and end. */
+    uint64_t start_ms;                /**< loop_now_ms() at the start. */
+    uint64_t end_ms;                  /**< loop_now_ms() at the end. */
     char error[CURL_ERROR_SIZE];      /**< libcurl's error text, or "". */
 };
 

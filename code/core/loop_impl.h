@@ -38,14 +38,17 @@ struct loop_fired {
 struct loop_watch {
     loop_fd_t fd;                 /**< The descriptor. */
     unsigned mask;                /**< What is watched. */
-    loop_io_cb rcb, wcb;          /**< The reader and the writer. */
-    void *rarg, *warg;            /**< Their arguments. */
+    loop_io_cb rcb;               /**< The reader. */
+    loop_io_cb wcb;               /**< The writer. */
+    void *rarg;                   /**< The reader's argument. */
+    void *warg;                   /**< The writer's argument. */
     struct loop_watch *next;      /**< Hash chain. */
 };
 
 /** A pending timer, kept in a list sorted by due time. */
 struct loop_timer {
-    uint64_t id, due;             /**< Handle, and due time in loop_now_ms(). */
+    uint64_t id;                  /**< Handle, from loop_call_later(). */
+    uint64_t due;                 /**< Due time, in loop_now_ms(). */
     loop_timer_cb cb;             /**< What to call. */
     void *arg;                    /**< Its argument. */
     struct loop_timer *next;      /**< Next due. */
@@ -56,7 +59,8 @@ struct loop {
     const struct loop_backend *be;   /**< Operations. */
     void *bk;                        /**< Backend state. */
     struct loop_watch **buckets;     /**< fd table, a chained hash. */
-    size_t nbuckets, nwatch;         /**< Its size and fill. */
+    size_t nbuckets;                 /**< Its size, a power of two. */
+    size_t nwatch;                   /**< fds watched. */
     struct loop_fired *fired;        /**< Ready fds from the last wait. */
     size_t fired_cap;                /**< Room in fired, always >= nwatch. */
     struct loop_timer *timers;       /**< Sorted by (due, id). */

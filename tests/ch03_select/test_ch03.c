@@ -180,7 +180,7 @@ static void collect(const char *ev, void *arg)
     strcat(trace_buf, "\n");
 }
 
-Test(ch03_select, one_transfer_asks_out_then_in_then_remove, .init = tsrv_up,
+Test(ch03_select, one_transfer_asks_timer_out_in_remove, .init = tsrv_up,
      .fini = tsrv_down, .timeout = 30)
 {
     char url[96], err[400], want[64];
@@ -207,6 +207,8 @@ Test(ch03_select, one_transfer_asks_out_then_in_then_remove, .init = tsrv_up,
     snprintf(want, sizeof want, "socket %ld REMOVE\n", fd);
     const char *rm = in ? strstr(in, want) : NULL;
     cr_expect(in && rm, "expected OUT, IN, REMOVE for fd %ld in:\n%s", fd, trace_buf);
+    cr_expect(rm && strstr(rm, "timer -1\n"), "the timer is deleted (-1) at the end:\n%s",
+              trace_buf);
     cr_expect(strncmp(trace_buf, "timer 0\n", 8) == 0, "the first request is a 0 ms timer:\n%s",
               trace_buf);
     curlx_free(cx);
