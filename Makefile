@@ -1,7 +1,7 @@
 # make demo | make test | make chNN | make test-chNN | make docs | make bench
 # Native builds go to build/native, the sanitizer build to build/asan.
 
-CHAPTERS := ch01_blocking ch02_multi ch03_select
+CHAPTERS := ch01_blocking ch02_multi ch03_select ch04_poll ch05_epoll
 ids       = $(foreach c,$(1),$(firstword $(subst _, ,$(c))))
 IDS      := $(call ids,$(CHAPTERS))
 slug      = $(filter $(1)_%,$(CHAPTERS))
@@ -12,10 +12,19 @@ CC       ?= cc
 PKGS     := libcurl libmicrohttpd
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 CFLAGS   := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O2 \
-            $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(if $(filter asan,$(VARIANT)),$(SAN) -O1)
+            $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(if $(filter asan,$(VARIANT)),$(SAN) -O1 -DSANITIZED)
 LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 LDFLAGS  := $(if $(filter asan,$(VARIANT)),$(SAN))
 TESTLIBS := $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
+
+# A chapter's main.c may say "Requires: linux" (or uring); the build reads it.
+requires  = $(shell sed -n 's/.*Requires: \([a-z]*\).*/\1/p' code/$(1)/main.c)
+have_linux := $(filter Linux,$(shell uname -s))
+have_uring := $(shell pkg-config --exists liburing 2>/dev/null && echo yes)
+runnable  = $(if $(filter linux,$(call requires,$(1))),$(have_linux),yes)
+SKIPPED  := $(foreach c,$(CHAPTERS),$(if $(call runnable,$(c)),,$(c)))
+ACTIVE   := $(filter-out $(SKIPPED),$(CHAPTERS))
+AIDS     := $(call ids,$(ACTIVE))
 
 CORE_SRC := $(filter-out %_win.c,$(wildcard code/core/*.c))
 CORE_OBJ := $(CORE_SRC:%.c=$(OUT)/obj/%.o)
@@ -24,24 +33,56 @@ chobjs    = $(patsubst %.c,$(OUT)/obj/%.o,$(filter-out %/main.c,$(wildcard code/
 
 .PHONY: all deps build demo test docs excerpts bench clean $(IDS) $(IDS:%=test-%) $(IDS:%=build-%)
 .DELETE_ON_ERROR:
+.SECONDEXPANSION:
 
 all: build
 
 deps:
-	@tools/bootstrap.sh native
+	@tools/bootstrap.sh windows
+
+# ---- Windows programs: mingw-w64 against the cached static libcurl, run under Wine
+WIN_CC   ?= x86_64-w64-mingw32-gcc
+WIN_OUT  := build/win
+HAVE_WIN := $(shell command -v $(WIN_CC) >/dev/null 2>&1 && command -v wine >/dev/null 2>&1 && echo yes)
+WIN_STATIC ?= -DCURL_STATICLIB
+WIN_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -O2 -g $(WIN_STATIC) -D_WIN32_WINNT=0x0600 \
+             -I$(WIN_CURL)/include
+WIN_LIBS  ?= -L$(WIN_CURL)/lib -lcurl -lws2_32 -lcrypt32 -lsecur32 -lbcrypt -ladvapi32 \
+             -lnormaliz -static -lpthread
+WIN_LOOP := code/core/loop.c code/core/loop_select.c code/core/loop_poll.c
+WIN_GLUE := $(WIN_LOOP) code/core/curlx.c code/core/job.c
+WIN_EXES := win_quirks win_contract ch03 ch04
+win_src_win_quirks   := tests/ch04_poll/win_quirks.c $(WIN_LOOP)
+win_src_win_contract := tests/ch04_poll/win_contract.c tests/common/contract.c $(WIN_GLUE)
+win_src_ch03         := code/ch03_select/main.c code/core/cli.c $(WIN_GLUE)
+win_src_ch04         := code/ch04_poll/main.c code/core/cli.c $(WIN_GLUE)
+
+.PHONY: win win-exes
+win:
+ifeq ($(HAVE_WIN),yes)
+	@$(MAKE) --no-print-directory win-exes WIN_CURL="$$(tools/win-curl.sh)"
+else
+	@echo "skip: Windows programs (need mingw-w64 and wine: apt-get install gcc-mingw-w64-x86-64 wine64 wine)"
+endif
+win-exes: $(WIN_EXES:%=$(WIN_OUT)/bin/%.exe)
+$(WIN_OUT)/bin/%.exe: $$(win_src_$$*) $(wildcard code/core/*.h tests/common/*.h)
+	@mkdir -p $(@D); echo "  WINCC   $@"
+	@$(WIN_CC) $(WIN_CFLAGS) $(win_src_$*) -o $@ $(WIN_LIBS)
 
 build: deps
-	@$(MAKE) --no-print-directory progs tests
+	@$(MAKE) --no-print-directory progs tests win
+	@for c in $(SKIPPED); do echo "skip: $$c needs $$(sed -n 's/.*Requires: \([a-z]*\).*/\1/p' code/$$c/main.c), which this machine lacks"; done
 
-PROGS := $(OUT)/bin/server $(IDS:%=$(OUT)/bin/%)
-TESTS := $(IDS:%=$(OUT)/tests/test-%)
+PROGS := $(OUT)/bin/server $(AIDS:%=$(OUT)/bin/%)
+TESTS := $(AIDS:%=$(OUT)/tests/test-%)
 .PHONY: progs tests
 progs: $(PROGS)
 tests: $(TESTS)
 
 $(OUT)/obj/%.o: %.c $(wildcard code/*/*.h tests/common/*.h)
 	@mkdir -p $(@D); echo "  CC      $<"
-	@$(CC) $(CFLAGS) -DBIN_DIR='"$(abspath $(OUT)/bin)"' -c $< -o $@
+	@$(CC) $(CFLAGS) -DBIN_DIR='"$(abspath $(OUT)/bin)"' -DWIN_BIN_DIR='"$(abspath $(WIN_OUT)/bin)"' \
+	    -DROOT_DIR='"$(CURDIR)"' -c $< -o $@
 
 $(OUT)/bin/server: $(OUT)/obj/code/server/main.o $(CORE_OBJ)
 	@mkdir -p $(@D); echo "  LINK    $@"
@@ -51,21 +92,23 @@ define chapter_rules
 $(OUT)/bin/$(1): $(OUT)/obj/code/$(2)/main.o $(call chobjs,$(2)) $(CORE_OBJ)
 	@mkdir -p $$(@D); echo "  LINK    $$@"
 	@$$(CC) $$(LDFLAGS) $$^ $$(LDLIBS) -o $$@
-$(OUT)/tests/test-$(1): $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard tests/$(2)/*.c) $(COMMON_T)) \
+$(OUT)/tests/test-$(1): $(patsubst %.c,$(OUT)/obj/%.o,$(filter-out $(wildcard tests/$(2)/win_*.c),$(wildcard tests/$(2)/*.c)) $(COMMON_T)) \
                         $(call chobjs,$(2)) $(CORE_OBJ) | $(PROGS)
 	@mkdir -p $$(@D); echo "  LINK    $$@"
 	@$$(CC) $$(LDFLAGS) $$^ $$(LDLIBS) $$(TESTLIBS) -o $$@
 build-$(1): deps
-	@$$(MAKE) --no-print-directory $(OUT)/bin/$(1) $(OUT)/bin/server $(OUT)/tests/test-$(1)
+	@$$(MAKE) --no-print-directory $(OUT)/bin/$(1) $(OUT)/bin/server $(OUT)/tests/test-$(1) win
 $(1): build-$(1)
 	@tools/with-server.sh $(OUT)/bin $(OUT)/bin/$(1) -n 4 /delay/300 /bytes/65536
+	@if [ -f $(WIN_OUT)/bin/$(1).exe ]; then echo "-- the same program for Windows, under Wine:"; \
+	  tools/with-server.sh $(OUT)/bin sh -c 'tools/wine-run.sh 120 $(WIN_OUT)/bin/$(1).exe -n 4 $$$$SERVER/delay/300 $$$$SERVER/bytes/65536'; fi
 test-$(1): build-$(1)
 	@tools/run-tests.sh --variants $(VARIANT) $(1)
 endef
 $(foreach c,$(CHAPTERS),$(eval $(call chapter_rules,$(call ids,$(c)),$(c))))
 
 demo: build
-	@tools/demo.sh $(OUT)/bin $(IDS)
+	@tools/demo.sh $(OUT)/bin $(AIDS)
 
 excerpts:
 	@tools/excerpts.sh chapters/*.md
@@ -79,7 +122,7 @@ test: build
 	@$(MAKE) --no-print-directory VARIANT=asan progs tests
 	@tools/run-tests.sh --variants native,asan \
 	    --check "excerpts=$(MAKE) --no-print-directory excerpts" \
-	    --check "docs=$(MAKE) --no-print-directory docs" $(IDS)
+	    --check "docs=$(MAKE) --no-print-directory docs" $(AIDS)
 
 clean:
 	rm -rf build

@@ -8,16 +8,22 @@ bin="$1"
 shift
 work="${DEMO_WORK:--n 16 /delay/300}"
 echo "demo: $work on the local server at $SERVER ($(nproc) cores)"
-printf '%-8s %-12s %9s %4s %12s\n' chapter model transfers ok "wall time"
+printf '%-8s %-16s %9s %4s %12s\n' chapter model transfers ok "wall time"
 rc=0
-for id in "$@"; do
-    line=$("$bin/$id" -q $work | grep '^total:')
+win="$bin/../../win/bin"
+for id in "$@" $(for e in ch03 ch04; do [ -f "$win/$e.exe" ] && echo "$e.exe"; done); do
+    case "$id" in
+        *.exe) line=$(tools/wine-run.sh 120 "$win/$id" -q $work | tr -d '\r' | grep '^total:')
+               label="$id" ;;
+        *)     line=$("$bin/$id" -q $work | grep '^total:'); label="$id" ;;
+    esac
     [ -n "$line" ] || { echo "demo: $id printed no total" >&2; rc=1; continue; }
     model=$(echo "$line" | sed -n 's/.*model=\([^ ]*\).*/\1/p')
     n=$(echo "$line" | sed -n 's/.*transfers=\([0-9]*\).*/\1/p')
     ok=$(echo "$line" | sed -n 's/.* ok=\([0-9]*\).*/\1/p')
     wall=$(echo "$line" | sed -n 's/.*wall=\([0-9]*\) ms.*/\1/p')
-    printf '%-8s %-12s %9s %4s %9s ms\n' "$id" "$model" "$n" "$ok" "$wall"
+    case "$id" in *.exe) model="$model (Wine)" ;; esac
+    printf '%-8s %-16s %9s %4s %9s ms\n' "$label" "$model" "$n" "$ok" "$wall"
     [ "$ok" = "$n" ] || rc=1
 done
 exit $rc

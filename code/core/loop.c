@@ -11,21 +11,24 @@
 #include <time.h>
 #endif
 
-extern const struct loop_backend loop_backend_select;
-#ifdef LOOP_HAVE_POLL
-extern const struct loop_backend loop_backend_poll;
+#ifdef __linux__
+#define LOOP_HAVE_EPOLL
 #endif
+
+extern const struct loop_backend loop_backend_select;
+extern const struct loop_backend loop_backend_poll;
 #ifdef LOOP_HAVE_EPOLL
 extern const struct loop_backend loop_backend_epoll;
 #endif
 #ifdef LOOP_HAVE_URING
 extern const struct loop_backend loop_backend_uring_poll;
 #endif
-#ifdef _WIN32
+#ifdef LOOP_HAVE_IOCP
 extern const struct loop_backend loop_backend_iocp;
 #endif
 
-/* Best first: loop_new(NULL) under the selector policy takes the first. */
+/* Best first: loop_new(NULL) under the selector policy takes the first.
+ * On Windows that is select, as in asyncio's WindowsSelectorEventLoop. */
 static const struct loop_backend *const backends[] = {
 #ifdef LOOP_HAVE_EPOLL
     &loop_backend_epoll,
@@ -33,12 +36,15 @@ static const struct loop_backend *const backends[] = {
 #ifdef LOOP_HAVE_URING
     &loop_backend_uring_poll,
 #endif
-#ifdef LOOP_HAVE_POLL
-    &loop_backend_poll,
-#endif
-    &loop_backend_select,
 #ifdef _WIN32
+    &loop_backend_select,
+    &loop_backend_poll,
+#ifdef LOOP_HAVE_IOCP
     &loop_backend_iocp,
+#endif
+#else
+    &loop_backend_poll,
+    &loop_backend_select,
 #endif
     NULL,
 };

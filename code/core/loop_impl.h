@@ -42,6 +42,7 @@ struct loop_watch {
     loop_io_cb wcb;               /**< The writer. */
     void *rarg;                   /**< The reader's argument. */
     void *warg;                   /**< The writer's argument. */
+    size_t slot;                  /**< The backend's index for this fd (poll's array). */
     struct loop_watch *next;      /**< Hash chain. */
 };
 

@@ -1,0 +1,145 @@
+/* Chapter 4's claims: the glue on poll natively, and on select and WSAPoll as
+ * real Windows programs under Wine, with what Winsock really reports. */
+#include "../common/testutil.h"
+#include "../common/wine.h"
+#include "../../code/core/curlx.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+CONTRACT_SUITE(ch04_poll, job_run_loop, "poll")
+
+static void never(loop_t *l, loop_fd_t fd, void *arg) { (void)l; (void)fd; (void)arg; }
+
+Test(ch04_poll, poll_holds_more_sockets_than_fd_setsize)
+{
+    enum { N = FD_SETSIZE + 200 };
+    static int fds[N];
+    cr_assert_geq(t_raise_nofile(N + 64), N + 16, "RLIMIT_NOFILE too low for this test");
+    loop_t *loop = loop_new("poll");
+    int s = socket(AF_INET, SOCK_STREAM, 0), refused = 0;
+    for (int i = 0; i < N; i++) {
+        fds[i] = i ? dup(s) : s;
+        refused += loop_add_reader(loop, fds[i], never, NULL) != LOOP_OK;
+    }
+    cr_expect_gt(fds[N - 1], FD_SETSIZE, "the last fd is %d", fds[N - 1]);
+    cr_expect_eq(refused, 0, "poll refused %d descriptors", refused);
+    for (int i = 0; i < N; i++)
+        cr_expect_eq(loop_remove_reader(loop, fds[i]), LOOP_OK);
+    loop_free(loop);
+    for (int i = 0; i < N; i++)
+        close(fds[i]);
+}
+
+Test(ch04_poll, transfer_on_a_socket_above_fd_setsize_succeeds, .init = tsrv_up,
+     .fini = tsrv_down, .timeout = 30)
+{
+    enum { N = FD_SETSIZE + 16 };
+    static int fds[N];
+    cr_assert_geq(t_raise_nofile(N + 64), N + 16);
+    int s = socket(AF_INET, SOCK_STREAM, 0), n = 0;
+    fds[n++] = s;
+    while (fds[n - 1] < FD_SETSIZE)
+        fds[n++] = dup(s);
+    char url[96];
+    snprintf(url, sizeof url, "%s/bytes/5000", t_base);
+    struct job j = {.url = url};
+    struct job_opts o = {10000, "poll", 0};
+    cr_assert_eq(job_run_loop(&j, 1, &o), 0);
+    cr_expect(job_ok(&j) && j.bytes == 5000 && j.body_ok, "result %d: %s", (int)j.result, j.error);
+    for (int i = 0; i < n; i++)
+        close(fds[i]);
+}
+
+Test(ch04_poll, program_runs_on_poll, .init = tsrv_up, .fini = tsrv_down, .timeout = 60)
+{
+    char out[8192], err[4096];
+    const char *args[] = {"-q", "-n", "16", "/delay/300", NULL};
+    cr_assert_eq(t_run("ch04", args, out, sizeof out, err, sizeof err, 30), 0, "%s%s", out, err);
+    cr_expect(strstr(out, "model=poll transfers=16 ok=16") != NULL, "%s", out);
+}
+
+#ifndef SANITIZED   /* the Windows programs are the same under either native build */
+
+/* ---- the unchanged contract as Windows programs under Wine */
+#define WINE_CASE(backend, name) \
+    Test(ch04_poll, wine_##backend##_##name, .init = tsrv_up, .fini = tsrv_down, .timeout = 700) \
+    { wine_contract_case(#backend, #name); }
+#define WINE_CONTRACT(backend) \
+    WINE_CASE(backend, contract_bytes_and_status_are_right) \
+    WINE_CASE(backend, contract_concurrent_delays_beat_serial) \
+    WINE_CASE(backend, contract_one_failure_leaves_others_alone) \
+    WINE_CASE(backend, contract_every_result_is_reported_once) \
+    WINE_CASE(backend, contract_stall_times_out_without_hanging) \
+    WINE_CASE(backend, contract_drip_arrives_whole) \
+    WINE_CASE(backend, contract_malformed_url_is_reported)
+WINE_CONTRACT(select)
+WINE_CONTRACT(wsapoll)
+
+/* ---- Winsock facts, as Wine shows them */
+static const char *fact(const char *name, char *line, size_t len)
+{
+    char sport[16], rport[16], prefix[64];
+    wine_require("win_quirks.exe");
+    snprintf(sport, sizeof sport, "%s", strrchr(t_base, ':') + 1);
+    snprintf(rport, sizeof rport, "%u", t_refused_port);
+    const char *args[] = {sport, rport, NULL};
+    const char *out = wine_output("win_quirks.exe", args);
+    cr_assert_not_null(out);
+    snprintf(prefix, sizeof prefix, "FACT %s ", name);
+    cr_assert_not_null(wine_line(out, prefix, line, len), "no FACT %s in:\n%s", name, out);
+    return line;
+}
+
+#define FACT_TEST(name) \
+    Test(ch04_poll, name, .init = tsrv_up, .fini = tsrv_down, .timeout = 700)
+
+FACT_TEST(wine_fd_setsize_is_64)
+{
+    char l[256];
+    cr_expect_str_eq(fact("fd_setsize", l, sizeof l), "64");
+}
+
+FACT_TEST(wine_select_backend_refuses_the_65th_socket)
+{
+    char l[256];
+    fact("select_accepts", l, sizeof l);
+    cr_expect(strncmp(l, "64 of 65 rc=-2 ", 15) == 0, "%s", l);
+    cr_expect(strstr(l, "FD_SETSIZE (64)") != NULL, "%s", l);
+}
+
+FACT_TEST(wine_wsapoll_backend_takes_1000_sockets)
+{
+    char l[256];
+    cr_expect(strncmp(fact("wsapoll_accepts", l, sizeof l), "1000 of 1000 rc=0", 17) == 0, "%s", l);
+}
+
+FACT_TEST(wine_wsapoll_reports_a_refused_connect_as_pollerr)
+{
+    char l[256];
+    fact("wsapoll_refused_connect", l, sizeof l);
+    cr_expect(strncmp(l, "rc=1 revents=POLLERR ", 21) == 0, "Wine showed: %s", l);
+}
+
+FACT_TEST(wine_refused_connect_leaves_wsaeconnrefused_in_so_error)
+{
+    char l[256];
+    cr_expect_str_eq(fact("refused_so_error", l, sizeof l), "10061");
+}
+
+FACT_TEST(wine_select_reports_a_refused_connect_in_the_except_set)
+{
+    char l[256];
+    cr_expect_str_eq(fact("select_refused_connect", l, sizeof l), "rc=1 write=0 except=1");
+}
+
+FACT_TEST(wine_wsapoll_accepts_pollpri_and_reports_nothing)
+{
+    char l[256];
+    cr_expect_str_eq(fact("wsapoll_pollpri", l, sizeof l), "rc=0 err=0 revents=none");
+    cr_expect_str_eq(fact("wsapoll_pollin_pollpri", l, sizeof l), "rc=0 err=0");
+}
+#endif

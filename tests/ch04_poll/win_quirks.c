@@ -1,0 +1,131 @@
+/* What Winsock really does, printed as facts for the ch04 tests to assert.
+ * Usage: win_quirks.exe SERVER_PORT REFUSED_PORT
+ * Prints "FACT <name> <value>" lines. Runs under Wine or on Windows. */
+#include "../../code/core/loop.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <winsock2.h>
+
+static SOCKET nb_connect(unsigned short port)
+{
+    SOCKET s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    u_long on = 1;
+    struct sockaddr_in sa = {0};
+    ioctlsocket(s, FIONBIO, &on);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(s, (struct sockaddr *)&sa, sizeof sa) == 0 || WSAGetLastError() == WSAEWOULDBLOCK)
+        return s;
+    printf("FACT connect_error %d\n", WSAGetLastError());
+    return s;
+}
+
+static const char *flags(short re)
+{
+    static char buf[128];
+    static const struct { short bit; const char *name; } f[] = {
+        {POLLERR, "POLLERR"}, {POLLHUP, "POLLHUP"}, {POLLNVAL, "POLLNVAL"},
+        {POLLRDNORM, "POLLRDNORM"}, {POLLRDBAND, "POLLRDBAND"}, {POLLPRI, "POLLPRI"},
+        {POLLWRNORM, "POLLWRNORM"}, {POLLWRBAND, "POLLWRBAND"}};
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        if (re & f[i].bit) {
+            if (buf[0])
+                strcat(buf, "|");
+            strcat(buf, f[i].name);
+        }
+    return buf[0] ? buf : "none";
+}
+
+/* tag::wsapoll_refused */
+static void wsapoll_refused_connect(unsigned short refused)
+{
+    SOCKET s = nb_connect(refused);
+    WSAPOLLFD p = {s, POLLOUT, 0};
+    DWORD t0 = GetTickCount();
+    int rc = WSAPoll(&p, 1, 3000);            /* 3 s: a refusal on loopback is instant */
+    printf("FACT wsapoll_refused_connect rc=%d revents=%s ms=%lu\n", rc, flags(p.revents),
+           (unsigned long)(GetTickCount() - t0));
+    int err = 0, len = sizeof err;
+    getsockopt(s, SOL_SOCKET, SO_ERROR, (char *)&err, &len);
+    printf("FACT refused_so_error %d\n", err);
+    closesocket(s);
+}
+/* end::wsapoll_refused */
+
+/* tag::select_refused */
+static void select_refused_connect(unsigned short refused)
+{
+    SOCKET s = nb_connect(refused);
+    fd_set w, e;
+    FD_ZERO(&w);
+    FD_ZERO(&e);
+    FD_SET(s, &w);
+    FD_SET(s, &e);
+    struct timeval tv = {3, 0};
+    int rc = select(0, NULL, &w, &e, &tv);
+    printf("FACT select_refused_connect rc=%d write=%d except=%d\n", rc,
+           FD_ISSET(s, &w) ? 1 : 0, FD_ISSET(s, &e) ? 1 : 0);
+    closesocket(s);
+}
+/* end::select_refused */
+
+static void wsapoll_pollpri(unsigned short port)
+{
+    SOCKET s = nb_connect(port);
+    WSAPOLLFD w = {s, POLLOUT, 0};
+    WSAPoll(&w, 1, 2000);                     /* wait until connected */
+    WSAPOLLFD p = {s, POLLPRI, 0};
+    int rc = WSAPoll(&p, 1, 0);
+    printf("FACT wsapoll_pollpri rc=%d err=%d revents=%s\n", rc,
+           rc < 0 ? WSAGetLastError() : 0, flags(p.revents));
+    WSAPOLLFD q = {s, POLLIN | POLLPRI, 0};
+    rc = WSAPoll(&q, 1, 0);
+    printf("FACT wsapoll_pollin_pollpri rc=%d err=%d\n", rc, rc < 0 ? WSAGetLastError() : 0);
+    closesocket(s);
+}
+
+static void never(loop_t *l, loop_fd_t fd, void *arg) { (void)l; (void)fd; (void)arg; }
+
+/* How many sockets a backend takes before it refuses one. */
+static void backend_limit(const char *backend, int want)
+{
+    loop_t *loop = loop_new(backend);
+    SOCKET *s = calloc((size_t)want, sizeof *s);
+    int accepted = 0, rc = LOOP_OK;
+    for (int i = 0; i < want && rc == LOOP_OK; i++) {
+        s[i] = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+        if ((rc = loop_add_reader(loop, s[i], never, NULL)) == LOOP_OK)
+            accepted++;
+    }
+    printf("FACT %s_accepts %d of %d rc=%d msg=%s\n", backend, accepted, want, rc,
+           rc ? loop_error(loop) : "-");
+    loop_free(loop);
+    for (int i = 0; i < want; i++)
+        if (s[i])
+            closesocket(s[i]);
+    free(s);
+}
+
+int main(int argc, char **argv)
+{
+    WSADATA wsa;
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s SERVER_PORT REFUSED_PORT\n", argv[0]);
+        return 2;
+    }
+    WSAStartup(MAKEWORD(2, 2), &wsa);
+    unsigned short port = (unsigned short)atoi(argv[1]), refused = (unsigned short)atoi(argv[2]);
+    printf("FACT fd_setsize %d\n", FD_SETSIZE);
+    wsapoll_refused_connect(refused);
+    select_refused_connect(refused);
+    wsapoll_pollpri(port);
+    backend_limit("select", FD_SETSIZE + 1);
+    backend_limit("wsapoll", 1000);
+    fflush(stdout);
+    WSACleanup();
+    return 0;
+}

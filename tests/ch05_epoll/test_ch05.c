@@ -1,0 +1,87 @@
+/* Chapter 5's claims: the glue on epoll, and 10,000 descriptors watched at once. */
+#include "../common/testutil.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+CONTRACT_SUITE(ch05_epoll, job_run_loop, "epoll")
+
+static int hits;
+static loop_fd_t hit_fd;
+static void on_ready(loop_t *loop, loop_fd_t fd, void *arg)
+{
+    (void)arg;
+    hits++;
+    hit_fd = fd;
+    loop_stop(loop);
+}
+
+Test(ch05_epoll, ten_thousand_descriptors_one_ready_one_callback, .timeout = 60)
+{
+    enum { WANT = 10000 };
+    static int fds[WANT];
+    long lim = t_raise_nofile(WANT + 64);
+    int n = lim >= WANT + 64 ? WANT : (int)lim - 64;
+    if (n < WANT)
+        cr_log_warn("RLIMIT_NOFILE hard limit is %ld: watching %d descriptors, not %d",
+                    lim, n, WANT);
+    cr_assert_gt(n, 1000, "RLIMIT_NOFILE (%ld) leaves too few descriptors", lim);
+    loop_t *loop = loop_new("epoll");
+    int sv[2];
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    fds[0] = sv[0];
+    int refused = loop_add_reader(loop, sv[0], on_ready, NULL) != LOOP_OK;
+    for (int i = 1; i < n; i++) {
+        fds[i] = dup(sv[1]);          /* never readable: nobody writes to sv[0] */
+        refused += loop_add_reader(loop, fds[i], on_ready, NULL) != LOOP_OK;
+    }
+    cr_expect_eq(refused, 0, "%d descriptors refused: %s", refused, loop_error(loop));
+    cr_assert_eq(write(fds[n - 1], "x", 1), 1);   /* sv[0] becomes readable */
+    hits = 0;
+    loop_run(loop);
+    cr_expect_eq(hits, 1);
+    cr_expect_eq(hit_fd, sv[0]);
+    loop_free(loop);
+    for (int i = 0; i < n; i++)
+        close(fds[i]);
+    close(sv[1]);
+}
+
+Test(ch05_epoll, a_closed_and_reused_fd_number_can_be_watched_again)
+{
+    int a[2], b[2];
+    cr_assert_eq(pipe(a), 0);
+    loop_t *loop = loop_new("epoll");
+    cr_assert_eq(loop_add_reader(loop, a[0], on_ready, NULL), LOOP_OK);
+    int num = a[0];
+    close(a[0]);                      /* closed while watched: the kernel drops it */
+    close(a[1]);
+    cr_assert_eq(pipe(b), 0);
+    cr_assert_eq(b[0], num, "the fd number was not reused");
+    cr_expect_eq(loop_add_writer(loop, b[0], on_ready, NULL), LOOP_OK, "%s", loop_error(loop));
+    cr_expect_eq(loop_remove_reader(loop, b[0]), LOOP_OK);
+    cr_expect_eq(loop_remove_writer(loop, b[0]), LOOP_OK);
+    loop_free(loop);
+    close(b[0]);
+    close(b[1]);
+}
+
+Test(ch05_epoll, selector_policy_picks_epoll_on_linux)
+{
+    loop_policy_set(LOOP_POLICY_SELECTOR);
+    cr_expect_str_eq(loop_policy_backend(), "epoll");
+    loop_policy_set(LOOP_POLICY_DEFAULT);
+    loop_t *loop = loop_new(NULL);
+    cr_expect_str_eq(loop_name(loop), "epoll", "the default on Linux is a reactor");
+    loop_free(loop);
+}
+
+Test(ch05_epoll, program_runs_on_epoll, .init = tsrv_up, .fini = tsrv_down, .timeout = 60)
+{
+    char out[8192], err[4096];
+    const char *args[] = {"-q", "-n", "16", "/delay/300", NULL};
+    cr_assert_eq(t_run("ch05", args, out, sizeof out, err, sizeof err, 30), 0, "%s%s", out, err);
+    cr_expect(strstr(out, "model=epoll transfers=16 ok=16") != NULL, "%s", out);
+}

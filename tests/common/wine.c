@@ -1,0 +1,95 @@
+/* See wine.h. */
+#include "wine.h"
+#include "testutil.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef WIN_BIN_DIR
+#define WIN_BIN_DIR "build/win/bin"
+#endif
+#ifndef ROOT_DIR
+#define ROOT_DIR "."
+#endif
+
+void wine_require(const char *exe)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", WIN_BIN_DIR, exe);
+    if (access(path, R_OK) != 0)
+        cr_skip_test("%s is not built: the Windows chapters need mingw-w64 and Wine "
+                     "(as root: apt-get install gcc-mingw-w64-x86-64 wine64 wine)", exe);
+}
+
+const char *wine_output(const char *exe, const char *const args[])
+{
+    static char out[1 << 16];
+    char cache[600], lockp[620], err[4096], path[512];
+    /* Criterion forks each test from one runner: its pid names this test run. */
+    snprintf(cache, sizeof cache, "%s/../results/%s.%ld.txt", WIN_BIN_DIR, exe, (long)getppid());
+    snprintf(lockp, sizeof lockp, "%s.lock", cache);
+    snprintf(path, sizeof path, "%s/../results", WIN_BIN_DIR);
+    mkdir(path, 0755);
+    int lk = open(lockp, O_CREAT | O_RDWR, 0644);
+    flock(lk, LOCK_EX);
+    FILE *f = fopen(cache, "r");
+    if (f) {
+        size_t n = fread(out, 1, sizeof out - 1, f);
+        out[n] = '\0';
+        fclose(f);
+    } else {
+        const char *argv[32] = {"600", path};
+        snprintf(path, sizeof path, "%s/%s", WIN_BIN_DIR, exe);
+        for (int i = 0; args[i] && i < 28; i++)
+            argv[i + 2] = args[i];
+        int rc = t_run(ROOT_DIR "/tools/wine-run.sh", argv, out, sizeof out, err, sizeof err, 700);
+        if (rc != 0) {
+            flock(lk, LOCK_UN);
+            close(lk);
+            cr_assert_fail("%s under Wine exited %d: %s", exe, rc, err);
+            return NULL;
+        }
+        if ((f = fopen(cache, "w"))) {
+            fputs(out, f);
+            fclose(f);
+        }
+    }
+    flock(lk, LOCK_UN);
+    close(lk);
+    return out;
+}
+
+const char *wine_line(const char *out, const char *prefix, char *line, size_t len)
+{
+    size_t pl = strlen(prefix);
+    for (const char *p = out; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (strncmp(p, prefix, pl) == 0) {
+            const char *end = strchr(p, '\n');
+            size_t n = end ? (size_t)(end - p) - pl : strlen(p) - pl;
+            snprintf(line, len, "%.*s", (int)n, p + pl);
+            line[strcspn(line, "\r")] = '\0';      /* Windows text mode: CRLF */
+            while (line[0] == ' ')
+                memmove(line, line + 1, strlen(line));
+            return line;
+        }
+    return NULL;
+}
+
+void wine_contract_case(const char *backend, const char *name)
+{
+    char port[16], prefix[160], line[600];
+    wine_require("win_contract.exe");
+    snprintf(port, sizeof port, "%u", t_refused_port);
+    const char *args[] = {t_base, port, "select", "wsapoll", NULL};
+    const char *out = wine_output("win_contract.exe", args);
+    cr_assert_not_null(out);
+    snprintf(prefix, sizeof prefix, "CASE %s %s ", backend, name);
+    cr_assert_not_null(wine_line(out, prefix, line, sizeof line),
+                       "no result for %s on %s in:\n%s", name, backend, out);
+    cr_assert(strncmp(line, "PASS", 4) == 0, "%s on %s under Wine: %s", name, backend, line);
+}

@@ -1,0 +1,21 @@
+/* Windows programs under Wine, from Criterion: each program runs once per
+ * test run (the first test that needs it runs it; the others read its output). */
+#ifndef WINE_H
+#define WINE_H
+
+#include <stddef.h>
+
+/* Skip the calling test (with the apt line) when the Windows programs were not built. */
+void wine_require(const char *exe);
+
+/* The output of WIN_BIN_DIR/exe run under Wine with args, once per test run.
+ * Returns a static buffer, or NULL (the test fails with the reason). */
+const char *wine_output(const char *exe, const char *const args[]);
+
+/* The rest of the first line of @out that starts with @prefix, or NULL. */
+const char *wine_line(const char *out, const char *prefix, char *line, size_t len);
+
+/* Assert the contract case @name passed on @backend in win_contract.exe's output. */
+void wine_contract_case(const char *backend, const char *name);
+
+#endif
