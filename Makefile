@@ -1,7 +1,7 @@
 # make demo | make test | make chNN | make test-chNN | make docs | make bench
 # Native builds go to build/native, the sanitizer build to build/asan.
 
-CHAPTERS := ch01_blocking ch02_multi ch03_select ch04_poll ch05_epoll
+CHAPTERS := ch01_blocking ch02_multi ch03_select ch04_poll ch05_epoll ch06_iocp
 ids       = $(foreach c,$(1),$(firstword $(subst _, ,$(c))))
 IDS      := $(call ids,$(CHAPTERS))
 slug      = $(filter $(1)_%,$(CHAPTERS))
@@ -25,6 +25,9 @@ runnable  = $(if $(filter linux,$(call requires,$(1))),$(have_linux),yes)
 SKIPPED  := $(foreach c,$(CHAPTERS),$(if $(call runnable,$(c)),,$(c)))
 ACTIVE   := $(filter-out $(SKIPPED),$(CHAPTERS))
 AIDS     := $(call ids,$(ACTIVE))
+# Windows-only chapters have no native program: their tests drive .exe files under Wine.
+WINONLY  := $(foreach c,$(ACTIVE),$(if $(filter windows,$(call requires,$(c))),$(call ids,$(c))))
+NIDS     := $(filter-out $(WINONLY),$(AIDS))
 
 CORE_SRC := $(filter-out %_win.c,$(wildcard code/core/*.c))
 CORE_OBJ := $(CORE_SRC:%.c=$(OUT)/obj/%.o)
@@ -49,13 +52,15 @@ WIN_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -O2 -g $(WIN_STATIC) -D_WIN32_WINN
              -I$(WIN_CURL)/include
 WIN_LIBS  ?= -L$(WIN_CURL)/lib -lcurl -lws2_32 -lcrypt32 -lsecur32 -lbcrypt -ladvapi32 \
              -lnormaliz -static -lpthread
-WIN_LOOP := code/core/loop.c code/core/loop_select.c code/core/loop_poll.c
+WIN_LOOP := code/core/loop.c code/core/loop_select.c code/core/loop_poll.c code/core/loop_iocp.c
 WIN_GLUE := $(WIN_LOOP) code/core/curlx.c code/core/job.c
-WIN_EXES := win_quirks win_contract ch03 ch04
+WIN_EXES := win_quirks win_contract win_iocp ch03 ch04 ch06
 win_src_win_quirks   := tests/ch04_poll/win_quirks.c $(WIN_LOOP)
 win_src_win_contract := tests/ch04_poll/win_contract.c tests/common/contract.c $(WIN_GLUE)
 win_src_ch03         := code/ch03_select/main.c code/core/cli.c $(WIN_GLUE)
 win_src_ch04         := code/ch04_poll/main.c code/core/cli.c $(WIN_GLUE)
+win_src_win_iocp     := tests/ch06_iocp/win_iocp.c $(WIN_GLUE)
+win_src_ch06         := code/ch06_iocp/main.c $(WIN_GLUE)
 
 .PHONY: win win-exes
 win:
@@ -73,7 +78,7 @@ build: deps
 	@$(MAKE) --no-print-directory progs tests win
 	@for c in $(SKIPPED); do echo "skip: $$c needs $$(sed -n 's/.*Requires: \([a-z]*\).*/\1/p' code/$$c/main.c), which this machine lacks"; done
 
-PROGS := $(OUT)/bin/server $(AIDS:%=$(OUT)/bin/%)
+PROGS := $(OUT)/bin/server $(NIDS:%=$(OUT)/bin/%)
 TESTS := $(AIDS:%=$(OUT)/tests/test-%)
 .PHONY: progs tests
 progs: $(PROGS)
@@ -97,10 +102,12 @@ $(OUT)/tests/test-$(1): $(patsubst %.c,$(OUT)/obj/%.o,$(filter-out $(wildcard te
 	@mkdir -p $$(@D); echo "  LINK    $$@"
 	@$$(CC) $$(LDFLAGS) $$^ $$(LDLIBS) $$(TESTLIBS) -o $$@
 build-$(1): deps
-	@$$(MAKE) --no-print-directory $(OUT)/bin/$(1) $(OUT)/bin/server $(OUT)/tests/test-$(1) win
+	@$$(MAKE) --no-print-directory $(if $(filter $(1),$(WINONLY)),,$(OUT)/bin/$(1)) $(OUT)/bin/server $(OUT)/tests/test-$(1) win
 $(1): build-$(1)
-	@tools/with-server.sh $(OUT)/bin $(OUT)/bin/$(1) -n 4 /delay/300 /bytes/65536
-	@if [ -f $(WIN_OUT)/bin/$(1).exe ]; then echo "-- the same program for Windows, under Wine:"; \
+	@$(if $(filter $(1),$(WINONLY)),[ -f $(WIN_OUT)/bin/$(1).exe ] || { echo "skip: $(1) is a Windows program and needs mingw-w64 and wine"; exit 0; }; \
+	  tools/with-server.sh $(OUT)/bin sh -c 'tools/wine-run.sh 120 $(WIN_OUT)/bin/$(1).exe $$$$SERVER',\
+	  tools/with-server.sh $(OUT)/bin $(OUT)/bin/$(1) -n 4 /delay/300 /bytes/65536)
+	@if [ -z "$(filter $(1),$(WINONLY))" ] && [ -f $(WIN_OUT)/bin/$(1).exe ]; then echo "-- the same program for Windows, under Wine:"; \
 	  tools/with-server.sh $(OUT)/bin sh -c 'tools/wine-run.sh 120 $(WIN_OUT)/bin/$(1).exe -n 4 $$$$SERVER/delay/300 $$$$SERVER/bytes/65536'; fi
 test-$(1): build-$(1)
 	@tools/run-tests.sh --variants $(VARIANT) $(1)
@@ -108,7 +115,7 @@ endef
 $(foreach c,$(CHAPTERS),$(eval $(call chapter_rules,$(call ids,$(c)),$(c))))
 
 demo: build
-	@tools/demo.sh $(OUT)/bin $(AIDS)
+	@tools/demo.sh $(OUT)/bin $(NIDS)
 
 excerpts:
 	@tools/excerpts.sh chapters/*.md
@@ -119,8 +126,8 @@ docs: deps
 
 # Everything: tests, then excerpts and docs, then the native tests again under ASan+UBSan.
 test: build
-	@$(MAKE) --no-print-directory VARIANT=asan progs tests
-	@tools/run-tests.sh --variants native,asan \
+	@$(MAKE) --no-print-directory VARIANT=asan progs $(filter-out $(WINONLY:%=build/asan/tests/test-%),$(TESTS:build/native/%=build/asan/%))
+	@tools/run-tests.sh --variants native,asan --only-native "$(WINONLY)" \
 	    --check "excerpts=$(MAKE) --no-print-directory excerpts" \
 	    --check "docs=$(MAKE) --no-print-directory docs" $(AIDS)
 

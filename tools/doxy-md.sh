@@ -1,12 +1,18 @@
 #!/bin/sh
-# Doxygen input filter for Markdown: give each chapter its page id (chNN_slug,
-# from the file name) and turn links between chapter files into @ref links,
-# so the files stay plain GitHub Markdown.
+# Doxygen input filter for Markdown. The files stay plain GitHub Markdown;
+# for Doxygen, each chapter gets its page id (chNN_slug, from the file name),
+# links between chapter files become @ref links, and ```dot blocks (shown as
+# source on GitHub) become \dot ... \enddot, drawn by graphviz.
 f="$1"
 id=$(basename "$f" .md)
-case "$id" in
-    ch[0-9][0-9]_*) sed -e "1s/\$/ {#$id}/" \
-                        -e 's/(\(ch[0-9][0-9]_[a-z0-9_]*\)\.md)/(@ref \1)/g' \
-                        -e 's/(\.\.\/README\.md)/(index.html)/g' "$f" ;;
-    *) sed -e 's/(chapters\/\(ch[0-9][0-9]_[a-z0-9_]*\)\.md)/(@ref \1)/g' "$f" ;;
-esac
+awk -v id="$id" '
+    NR == 1 && id ~ /^ch[0-9][0-9]_/ { print $0 " {#" id "}"; next }
+    /^```dot$/ { indot = 1; print "\\dot"; next }
+    indot && /^```$/ { indot = 0; print "\\enddot"; next }
+    {
+        gsub(/\(chapters\//, "(")
+        while (match($0, /\(ch[0-9][0-9]_[a-z0-9_]*\.md\)/))
+            $0 = substr($0, 1, RSTART) "@ref " substr($0, RSTART + 1, RLENGTH - 5) ")" substr($0, RSTART + RLENGTH)
+        gsub(/\(\.\.\/README\.md\)/, "(index.html)")
+        print
+    }' "$f"

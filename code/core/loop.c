@@ -14,6 +14,9 @@
 #ifdef __linux__
 #define LOOP_HAVE_EPOLL
 #endif
+#ifdef _WIN32
+#define LOOP_HAVE_IOCP
+#endif
 
 extern const struct loop_backend loop_backend_select;
 extern const struct loop_backend loop_backend_poll;

@@ -82,16 +82,11 @@ WINE_CONTRACT(wsapoll)
 /* ---- Winsock facts, as Wine shows them */
 static const char *fact(const char *name, char *line, size_t len)
 {
-    char sport[16], rport[16], prefix[64];
-    wine_require("win_quirks.exe");
+    char sport[16], rport[16];
     snprintf(sport, sizeof sport, "%s", strrchr(t_base, ':') + 1);
     snprintf(rport, sizeof rport, "%u", t_refused_port);
     const char *args[] = {sport, rport, NULL};
-    const char *out = wine_output("win_quirks.exe", args);
-    cr_assert_not_null(out);
-    snprintf(prefix, sizeof prefix, "FACT %s ", name);
-    cr_assert_not_null(wine_line(out, prefix, line, len), "no FACT %s in:\n%s", name, out);
-    return line;
+    return wine_fact("win_quirks.exe", args, name, line, len);
 }
 
 #define FACT_TEST(name) \

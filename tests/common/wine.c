@@ -93,3 +93,15 @@ void wine_contract_case(const char *backend, const char *name)
                        "no result for %s on %s in:\n%s", name, backend, out);
     cr_assert(strncmp(line, "PASS", 4) == 0, "%s on %s under Wine: %s", name, backend, line);
 }
+
+const char *wine_fact(const char *exe, const char *const args[], const char *name,
+                      char *line, size_t len)
+{
+    char prefix[96];
+    wine_require(exe);
+    const char *out = wine_output(exe, args);
+    cr_assert_not_null(out);
+    snprintf(prefix, sizeof prefix, "FACT %s ", name);
+    cr_assert_not_null(wine_line(out, prefix, line, len), "no FACT %s in:\n%s", name, out);
+    return line;
+}

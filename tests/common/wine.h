@@ -15,6 +15,11 @@ const char *wine_output(const char *exe, const char *const args[]);
 /* The rest of the first line of @out that starts with @prefix, or NULL. */
 const char *wine_line(const char *out, const char *prefix, char *line, size_t len);
 
+/* The value of "FACT <name> <value>" printed by @exe (run once per test run);
+ * skips the test when the exe is not built, fails it when the fact is missing. */
+const char *wine_fact(const char *exe, const char *const args[], const char *name,
+                      char *line, size_t len);
+
 /* Assert the contract case @name passed on @backend in win_contract.exe's output. */
 void wine_contract_case(const char *backend, const char *name);
 

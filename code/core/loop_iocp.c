@@ -1,0 +1,187 @@
+/* IOCP backend: a proactor. It completes operations; it cannot watch fds.
+ *
+ * This is where completion and readiness part ways. select, poll and epoll
+ * answer "is this socket ready?" and leave the I/O to you. A completion port
+ * answers "which of the operations you started have finished?": data arrives
+ * into *your* buffer, posted before it came. libcurl owns its sockets and does
+ * its own recv() when told a socket is readable; a completion port has no way
+ * to say that without posting an operation that takes the bytes first (or a
+ * zero-byte read, which works for reading only). So add_reader/add_writer
+ * return LOOP_ENOTSUP, and the glue refuses this loop at attach time.
+ * Chapter 7 builds the two escapes: a selector thread, and AFD poll.
+ */
+#ifdef _WIN32
+#include "loop_impl.h"
+#include "proactor.h"
+
+#include <mswsock.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct iocp {
+    HANDLE port;
+    LPFN_CONNECTEX connect_ex;
+    LPFN_ACCEPTEX accept_ex;
+};
+
+static int ic_init(loop_t *loop)
+{
+    struct iocp *c = calloc(1, sizeof *c);
+    if (!c)
+        return LOOP_ENOMEM;
+    c->port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 1);
+    if (!c->port) {
+        free(c);
+        return loop_fail(loop, LOOP_ESYS, "CreateIoCompletionPort: error %lu", GetLastError());
+    }
+    loop->bk = c;
+    return LOOP_OK;
+}
+
+static void ic_fini(loop_t *loop)
+{
+    struct iocp *c = loop->bk;
+    CloseHandle(c->port);
+    free(c);
+}
+
+/* Never reached: loop.c refuses readers first, because caps lack FD_WATCH. */
+static int ic_set(loop_t *loop, loop_fd_t fd, unsigned old, unsigned mask)
+{
+    (void)fd; (void)old; (void)mask;
+    return loop_fail(loop, LOOP_ENOTSUP, "iocp cannot watch readiness");
+}
+
+/* tag::iocp_wait */
+static int ic_wait(loop_t *loop, long timeout_ms)
+{
+    struct iocp *c = loop->bk;
+    OVERLAPPED_ENTRY ev[64];
+    ULONG n = 0;
+    if (!GetQueuedCompletionStatusEx(c->port, ev, 64, &n,
+                                     timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms, FALSE)) {
+        DWORD e = GetLastError();
+        return e == WAIT_TIMEOUT ? 0 : loop_fail(loop, LOOP_ESYS, "GQCSEx: error %lu", e);
+    }
+    for (ULONG i = 0; i < n; i++) {
+        if (!ev[i].lpOverlapped)
+            continue;                    /* a bare PostQueuedCompletionStatus wake-up */
+        px_op_t *op = CONTAINING_RECORD(ev[i].lpOverlapped, px_op_t, ov);
+        DWORD bytes = 0, flags = 0, err = 0;
+        if (!WSAGetOverlappedResult(op->s, &op->ov, &bytes, FALSE, &flags))
+            err = (DWORD)WSAGetLastError();
+        loop->busy--;
+        op->cb(loop, op, bytes, err, op->arg);
+    }
+    return 0;                            /* completions ran here; nothing to dispatch */
+}
+/* end::iocp_wait */
+
+const struct loop_backend loop_backend_iocp = {
+    "iocp", LOOP_CAP_COMPLETION | LOOP_CAP_TIMERS,
+    ic_init, ic_fini, ic_set, ic_wait,
+};
+
+/* ---- the proactor API */
+
+static struct iocp *iocp_of(loop_t *loop)
+{
+    return loop->be == &loop_backend_iocp ? loop->bk : NULL;
+}
+
+HANDLE px_port(loop_t *loop) { return iocp_of(loop) ? iocp_of(loop)->port : NULL; }
+
+int px_associate(loop_t *loop, SOCKET s)
+{
+    struct iocp *c = iocp_of(loop);
+    if (!c)
+        return loop_fail(loop, LOOP_EINVAL, "px: not an iocp loop");
+    if (!CreateIoCompletionPort((HANDLE)s, c->port, 0, 0))
+        return loop_fail(loop, LOOP_ESYS, "associate socket: error %lu", GetLastError());
+    return LOOP_OK;
+}
+
+static void op_init(px_op_t *op, SOCKET s, px_done_cb cb, void *arg)
+{
+    memset(&op->ov, 0, sizeof op->ov);
+    op->s = s;
+    op->cb = cb;
+    op->arg = arg;
+    op->flags = 0;
+}
+
+/* tag::px_started */
+/* Success now or later, a completion will be queued: count it as in flight. */
+static int started(loop_t *loop, BOOL ok, const char *what)
+{
+    int e = ok ? 0 : WSAGetLastError();
+    if (!ok && e != WSA_IO_PENDING && e != ERROR_IO_PENDING)
+        return loop_fail(loop, LOOP_ESYS, "%s: WSA error %d", what, e);
+    loop->busy++;
+    return LOOP_OK;
+}
+/* end::px_started */
+
+static void *extension(SOCKET s, GUID id)
+{
+    void *fn = NULL;
+    DWORD got = 0;
+    WSAIoctl(s, SIO_GET_EXTENSION_FUNCTION_POINTER, &id, sizeof id, &fn, sizeof fn,
+             &got, NULL, NULL);
+    return fn;
+}
+
+int px_connect(loop_t *loop, px_op_t *op, SOCKET s, const struct sockaddr *to, int len,
+               px_done_cb cb, void *arg)
+{
+    struct iocp *c = iocp_of(loop);
+    GUID id = WSAID_CONNECTEX;
+    if (!c || (!c->connect_ex && !(c->connect_ex = extension(s, id))))
+        return loop_fail(loop, LOOP_ENOTSUP, "ConnectEx is not available");
+    op_init(op, s, cb, arg);
+    return started(loop, c->connect_ex(s, to, len, NULL, 0, NULL, &op->ov), "ConnectEx");
+}
+
+int px_accept(loop_t *loop, px_op_t *op, SOCKET listener, SOCKET accepted,
+              px_done_cb cb, void *arg)
+{
+    struct iocp *c = iocp_of(loop);
+    GUID id = WSAID_ACCEPTEX;
+    DWORD got = 0;
+    if (!c || (!c->accept_ex && !(c->accept_ex = extension(listener, id))))
+        return loop_fail(loop, LOOP_ENOTSUP, "AcceptEx is not available");
+    op_init(op, listener, cb, arg);
+    const DWORD half = sizeof op->addrs / 2;
+    return started(loop, c->accept_ex(listener, accepted, op->addrs, 0, half, half, &got,
+                                      &op->ov), "AcceptEx");
+}
+
+/* tag::px_recv */
+int px_recv(loop_t *loop, px_op_t *op, SOCKET s, char *buf, ULONG len,
+            px_done_cb cb, void *arg)
+{
+    op_init(op, s, cb, arg);
+    op->buf.buf = buf;
+    op->buf.len = len;
+    int rc = WSARecv(s, &op->buf, 1, NULL, &op->flags, &op->ov, NULL);
+    return started(loop, rc == 0, "WSARecv");
+}
+/* end::px_recv */
+
+int px_send(loop_t *loop, px_op_t *op, SOCKET s, const char *buf, ULONG len,
+            px_done_cb cb, void *arg)
+{
+    op_init(op, s, cb, arg);
+    op->buf.buf = (char *)buf;
+    op->buf.len = len;
+    int rc = WSASend(s, &op->buf, 1, NULL, 0, &op->ov, NULL);
+    return started(loop, rc == 0, "WSASend");
+}
+
+int px_cancel(loop_t *loop, px_op_t *op)
+{
+    if (CancelIoEx((HANDLE)op->s, &op->ov) || GetLastError() == ERROR_NOT_FOUND)
+        return LOOP_OK;                  /* not found: it already completed */
+    return loop_fail(loop, LOOP_ESYS, "CancelIoEx: error %lu", GetLastError());
+}
+#endif

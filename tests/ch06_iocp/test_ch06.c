@@ -1,0 +1,128 @@
+/* Chapter 6's claims, each proved by a Windows program under Wine: the
+ * proactor works for sockets it owns, and cannot serve libcurl's. */
+#include "../common/testutil.h"
+#include "../common/wine.h"
+
+#include <stdio.h>
+#include <string.h>
+
+TestSuite(ch06_iocp, .init = tsrv_up, .fini = tsrv_down, .timeout = 700);
+
+static const char *fact(const char *name, char *line, size_t len)
+{
+    const char *args[] = {t_base, NULL};
+    return wine_fact("win_iocp.exe", args, name, line, len);
+}
+
+/* A test that one fact reads exactly as Wine printed it. */
+#define FACT_IS(test, name, want) \
+    Test(ch06_iocp, test) { char l[256]; cr_expect_str_eq(fact(name, l, sizeof l), want); }
+
+/* The ch06 program's output, which `make ch06` shows. */
+static const char *ch06(void)
+{
+    const char *args[] = {t_base, NULL};
+    wine_require("ch06.exe");
+    const char *out = wine_output("ch06.exe", args);
+    cr_assert_not_null(out);
+    return out;
+}
+
+/* 5 bytes wait in the socket, and the port has nothing to say: 258 is WAIT_TIMEOUT */
+FACT_IS(completion_is_not_readiness, "completion_is_not_readiness",
+        "fionread=5 dequeued=0 err=258")
+
+/* 10035 is WSAEWOULDBLOCK: the owner's recv finds nothing */
+FACT_IS(a_posted_wsarecv_takes_the_owners_bytes, "wsarecv_steals",
+        "completed=1 stolen=5 data=hello owner_recv=-1 err=10035")
+
+Test(ch06_iocp, a_wsarecv_on_libcurls_socket_makes_the_transfer_time_out)
+{
+    char l[256];
+    fact("libcurl_loses_its_response", l, sizeof l);
+    cr_expect(strncmp(l, "result=28 status=0 stolen=", 26) == 0, "%s", l);
+    cr_expect(strstr(l, "starts=HTTP/1.1") != NULL, "the stolen bytes are the reply: %s", l);
+}
+
+/* 87 is ERROR_INVALID_PARAMETER, for another port and for the same one */
+FACT_IS(association_with_a_port_is_permanent, "association_is_permanent",
+        "first=1 other=0 err=87 same=0 err=87")
+
+FACT_IS(a_zero_byte_wsarecv_completes_and_leaves_the_data, "zero_byte_recv",
+        "completed=1 bytes=0 then_recv=3")
+
+Test(ch06_iocp, a_zero_byte_wsasend_waits_for_room_under_wine)
+{
+    char l[256];
+    fact("zero_byte_send", l, sizeof l);
+    /* 997 is WSA_IO_PENDING: pending while the buffer is full, done once it drains */
+    cr_expect(strstr(l, "fill_err=10035 rc=-1 rc_err=997 completed_while_full=0 "
+                        "completed_after_drain=1") != NULL, "%s", l);
+}
+
+FACT_IS(skip_completion_port_on_success_drops_the_queued_completion, "skip_on_success",
+        "without_flag=1 with_flag=0")
+
+/* 10022 is WSAEINVAL unbound; bound, it is pending (997) */
+FACT_IS(connectex_needs_a_bound_socket, "connectex_bound", "unbound_err=10022 bound_err=997")
+
+/* 995 is ERROR_OPERATION_ABORTED: the OVERLAPPED is the kernel's until then */
+FACT_IS(a_cancelled_operation_still_completes, "cancel_completes",
+        "cancel_ok=1 dequeued=1 err=995")
+
+FACT_IS(one_call_dequeues_a_batch, "batch_dequeue", "posted=5 one_call=5")
+
+Test(ch06_iocp, the_iocp_loop_refuses_readers_and_writers)
+{
+    char l[256];
+    fact("iocp_readers", l, sizeof l);
+    /* caps 6 = TIMERS | COMPLETION, no FD_WATCH; -1 is LOOP_ENOTSUP */
+    cr_expect(strncmp(l, "caps=6 reader=-1 writer=-1 null_cb=-1 ", 38) == 0, "%s", l);
+    cr_expect(strstr(l, "msg=iocp is a proactor") != NULL, "%s", l);
+}
+
+FACT_IS(accept_and_echo_over_the_proactor, "accept_and_echo", "accept=0 connect=0 echoed=ping")
+
+Test(ch06_iocp, http_get_over_the_proactor)
+{
+    char l[512];
+    cr_assert_not_null(wine_line(ch06(), "1. proactor GET /bytes/1000:", l, sizeof l));
+    unsigned long n = 0;
+    sscanf(l, "%lu bytes", &n);
+    cr_expect_gt(n, 1000, "headers and a 1000-byte body: %s", l);
+    cr_expect(strstr(l, "error 0") != NULL, "%s", l);
+}
+
+Test(ch06_iocp, libcurl_is_refused_at_attach_with_the_fixes_named)
+{
+    char l[512];
+    const char *out = ch06();
+    cr_expect_not_null(wine_line(out, "2. libcurl on the 'iocp' loop:", l, sizeof l),
+                       "the default loop on Windows is the proactor:\n%s", out);
+    cr_assert_not_null(wine_line(out, "   refused at attach:", l, sizeof l), "%s", out);
+    cr_expect(strstr(l, "LOOP_POLICY_SELECTOR") && strstr(l, "AFD poll"), "%s", l);
+}
+
+Test(ch06_iocp, forced_past_the_check_the_first_socket_request_aborts_the_transfer)
+{
+    char l[512];
+    const char *out = ch06();
+    cr_assert_not_null(wine_line(out, "3. libcurl forced past the check on the 'iocp' loop:",
+                                 l, sizeof l), "%s", out);
+    const char *forced = strstr(out, "3. libcurl forced");
+    cr_assert_not_null(wine_line(forced, "   transfer:", l, sizeof l));
+    cr_expect(strncmp(l, "CURLcode 42 ", 12) == 0, "CURLE_ABORTED_BY_CALLBACK expected: %s", l);
+    cr_assert_not_null(wine_line(forced, "   glue:", l, sizeof l));
+    cr_expect(strstr(l, "cannot watch socket") != NULL, "%s", l);
+}
+
+Test(ch06_iocp, the_selector_policy_makes_the_same_program_work)
+{
+    char l[512];
+    const char *out = ch06();
+    const char *fixed = strstr(out, "4. libcurl after loop_policy_set(LOOP_POLICY_SELECTOR) on "
+                                    "the 'select' loop:");
+    cr_assert_not_null(fixed, "%s", out);
+    cr_assert_not_null(wine_line(fixed, "   transfer:", l, sizeof l));
+    cr_expect_str_eq(l, "CURLcode 0 (No error), HTTP 200, 1000 bytes");
+}
