@@ -52,7 +52,8 @@ WIN_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -O2 -g $(WIN_STATIC) -D_WIN32_WINN
              -I$(WIN_CURL)/include
 WIN_LIBS  ?= -L$(WIN_CURL)/lib -lcurl -lws2_32 -lcrypt32 -lsecur32 -lbcrypt -ladvapi32 \
              -lnormaliz -static -lpthread
-WIN_LOOP := code/core/loop.c code/core/loop_select.c code/core/loop_poll.c code/core/loop_iocp.c
+WIN_LOOP := code/core/loop.c code/core/loop_select.c code/core/loop_poll.c code/core/loop_iocp.c \
+            code/core/loop_thread.c code/core/loop_afd.c
 WIN_GLUE := $(WIN_LOOP) code/core/curlx.c code/core/job.c
 WIN_EXES := win_quirks win_contract win_iocp ch03 ch04 ch06
 win_src_win_quirks   := tests/ch04_poll/win_quirks.c $(WIN_LOOP)

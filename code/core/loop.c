@@ -28,6 +28,8 @@ extern const struct loop_backend loop_backend_uring_poll;
 #endif
 #ifdef LOOP_HAVE_IOCP
 extern const struct loop_backend loop_backend_iocp;
+extern const struct loop_backend loop_backend_iocp_thread;
+extern const struct loop_backend loop_backend_iocp_afd;
 #endif
 
 /* Best first: loop_new(NULL) under the selector policy takes the first.
@@ -44,6 +46,8 @@ static const struct loop_backend *const backends[] = {
     &loop_backend_poll,
 #ifdef LOOP_HAVE_IOCP
     &loop_backend_iocp,
+    &loop_backend_iocp_thread,
+    &loop_backend_iocp_afd,
 #endif
 #else
     &loop_backend_poll,
@@ -357,11 +361,15 @@ static void dispatch(loop_t *loop, int n)
         loop_fd_t fd = loop->fired[i].fd;
         unsigned ev = loop->fired[i].mask;
         struct loop_watch *w = loop_watch_find(loop, fd);
-        if (w && (ev & w->mask & LOOP_READABLE))
+        if (w && (ev & w->mask & LOOP_READABLE)) {
+            loop->callbacks++;
             w->rcb(loop, fd, w->rarg);
+        }
         w = loop_watch_find(loop, fd);
-        if (w && (ev & w->mask & LOOP_WRITABLE))
+        if (w && (ev & w->mask & LOOP_WRITABLE)) {
+            loop->callbacks++;
             w->wcb(loop, fd, w->warg);
+        }
     }
 }
 /* end::loop_dispatch */
@@ -372,6 +380,7 @@ int loop_run(loop_t *loop)
     loop->stopped = 0;
     while (!loop->stopped && (loop->nwatch > 0 || loop->timers || loop->busy)) {
         int n = loop->be->wait(loop, next_timeout(loop));
+        loop->waits++;
         if (n < 0)
             return n;
         dispatch(loop, n);
@@ -382,3 +391,9 @@ int loop_run(loop_t *loop)
 /* end::loop_run */
 
 void loop_stop(loop_t *loop) { loop->stopped = 1; }
+
+void loop_stats(const loop_t *loop, uint64_t *waits, uint64_t *callbacks)
+{
+    *waits = loop->waits;
+    *callbacks = loop->callbacks;
+}

@@ -77,6 +77,8 @@ const char *loop_name(const loop_t *loop);
 const char *loop_error(const loop_t *loop);
 /** A short text for a LOOP_* code. */
 const char *loop_strerror(int code);
+/** How many times the loop waited, and how many reader/writer callbacks it ran. */
+void loop_stats(const loop_t *loop, uint64_t *waits, uint64_t *callbacks);
 /** Milliseconds on a monotonic clock. */
 uint64_t loop_now_ms(void);
 

@@ -43,6 +43,7 @@ struct loop_watch {
     void *rarg;                   /**< The reader's argument. */
     void *warg;                   /**< The writer's argument. */
     size_t slot;                  /**< The backend's index for this fd (poll's array). */
+    void *bk;                     /**< The backend's per-fd state (AFD poll). */
     struct loop_watch *next;      /**< Hash chain. */
 };
 
@@ -68,6 +69,8 @@ struct loop {
     uint64_t next_timer;             /**< The next timer id. */
     size_t busy;                     /**< Operations a proactor has in flight. */
     int stopped;                     /**< loop_stop() was called. */
+    uint64_t waits;                  /**< Backend waits so far. */
+    uint64_t callbacks;              /**< Reader and writer callbacks run. */
     char err[256];                   /**< loop_error()'s text. */
 };
 

@@ -11,28 +11,50 @@
  * Chapter 7 builds the two escapes: a selector thread, and AFD poll.
  */
 #ifdef _WIN32
-#include "loop_impl.h"
+#include "iocp_impl.h"
 #include "proactor.h"
 
-#include <mswsock.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct iocp {
-    HANDLE port;
-    LPFN_CONNECTEX connect_ex;
-    LPFN_ACCEPTEX accept_ex;
-};
+int iocp_open(loop_t *loop, struct iocp *c)
+{
+    c->port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 1);
+    if (!c->port)
+        return loop_fail(loop, LOOP_ESYS, "CreateIoCompletionPort: error %lu", GetLastError());
+    return LOOP_OK;
+}
+
+void iocp_close(struct iocp *c) { CloseHandle(c->port); }
+
+int iocp_dequeue(loop_t *loop, struct iocp *c, OVERLAPPED_ENTRY *ev, ULONG max, long timeout_ms)
+{
+    ULONG n = 0;
+    if (GetQueuedCompletionStatusEx(c->port, ev, max, &n,
+                                    timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms, FALSE))
+        return (int)n;
+    DWORD e = GetLastError();
+    return e == WAIT_TIMEOUT ? 0 : loop_fail(loop, LOOP_ESYS, "GQCSEx: error %lu", e);
+}
+
+void iocp_complete_op(loop_t *loop, OVERLAPPED_ENTRY *e)
+{
+    px_op_t *op = CONTAINING_RECORD(e->lpOverlapped, px_op_t, ov);
+    DWORD bytes = 0, flags = 0, err = 0;
+    if (!WSAGetOverlappedResult(op->s, &op->ov, &bytes, FALSE, &flags))
+        err = (DWORD)WSAGetLastError();
+    loop->busy--;
+    op->cb(loop, op, bytes, err, op->arg);
+}
 
 static int ic_init(loop_t *loop)
 {
     struct iocp *c = calloc(1, sizeof *c);
     if (!c)
         return LOOP_ENOMEM;
-    c->port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 1);
-    if (!c->port) {
+    if (iocp_open(loop, c) != LOOP_OK) {
         free(c);
-        return loop_fail(loop, LOOP_ESYS, "CreateIoCompletionPort: error %lu", GetLastError());
+        return LOOP_ESYS;
     }
     loop->bk = c;
     return LOOP_OK;
@@ -40,9 +62,8 @@ static int ic_init(loop_t *loop)
 
 static void ic_fini(loop_t *loop)
 {
-    struct iocp *c = loop->bk;
-    CloseHandle(c->port);
-    free(c);
+    iocp_close(loop->bk);
+    free(loop->bk);
 }
 
 /* Never reached: loop.c refuses readers first, because caps lack FD_WATCH. */
@@ -55,25 +76,12 @@ static int ic_set(loop_t *loop, loop_fd_t fd, unsigned old, unsigned mask)
 /* tag::iocp_wait */
 static int ic_wait(loop_t *loop, long timeout_ms)
 {
-    struct iocp *c = loop->bk;
     OVERLAPPED_ENTRY ev[64];
-    ULONG n = 0;
-    if (!GetQueuedCompletionStatusEx(c->port, ev, 64, &n,
-                                     timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms, FALSE)) {
-        DWORD e = GetLastError();
-        return e == WAIT_TIMEOUT ? 0 : loop_fail(loop, LOOP_ESYS, "GQCSEx: error %lu", e);
-    }
-    for (ULONG i = 0; i < n; i++) {
-        if (!ev[i].lpOverlapped)
-            continue;                    /* a bare PostQueuedCompletionStatus wake-up */
-        px_op_t *op = CONTAINING_RECORD(ev[i].lpOverlapped, px_op_t, ov);
-        DWORD bytes = 0, flags = 0, err = 0;
-        if (!WSAGetOverlappedResult(op->s, &op->ov, &bytes, FALSE, &flags))
-            err = (DWORD)WSAGetLastError();
-        loop->busy--;
-        op->cb(loop, op, bytes, err, op->arg);
-    }
-    return 0;                            /* completions ran here; nothing to dispatch */
+    int n = iocp_dequeue(loop, loop->bk, ev, 64, timeout_ms);
+    for (int i = 0; i < n; i++)
+        if (ev[i].lpCompletionKey == IOCP_KEY_OP && ev[i].lpOverlapped)
+            iocp_complete_op(loop, &ev[i]);      /* the data is already in its buffer */
+    return n < 0 ? n : 0;                        /* nothing for the reactor dispatch */
 }
 /* end::iocp_wait */
 
@@ -84,9 +92,10 @@ const struct loop_backend loop_backend_iocp = {
 
 /* ---- the proactor API */
 
+/* Every IOCP-family backend's state starts with struct iocp. */
 static struct iocp *iocp_of(loop_t *loop)
 {
-    return loop->be == &loop_backend_iocp ? loop->bk : NULL;
+    return (loop->be->caps & LOOP_CAP_COMPLETION) ? loop->bk : NULL;
 }
 
 HANDLE px_port(loop_t *loop) { return iocp_of(loop) ? iocp_of(loop)->port : NULL; }
@@ -96,7 +105,7 @@ int px_associate(loop_t *loop, SOCKET s)
     struct iocp *c = iocp_of(loop);
     if (!c)
         return loop_fail(loop, LOOP_EINVAL, "px: not an iocp loop");
-    if (!CreateIoCompletionPort((HANDLE)s, c->port, 0, 0))
+    if (!CreateIoCompletionPort((HANDLE)s, c->port, IOCP_KEY_OP, 0))
         return loop_fail(loop, LOOP_ESYS, "associate socket: error %lu", GetLastError());
     return LOOP_OK;
 }

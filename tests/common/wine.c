@@ -85,7 +85,7 @@ void wine_contract_case(const char *backend, const char *name)
     char port[16], prefix[160], line[600];
     wine_require("win_contract.exe");
     snprintf(port, sizeof port, "%u", t_refused_port);
-    const char *args[] = {t_base, port, "select", "wsapoll", NULL};
+    const char *args[] = {t_base, port, "select", "wsapoll", "iocp-thread", "iocp-afd", NULL};
     const char *out = wine_output("win_contract.exe", args);
     cr_assert_not_null(out);
     snprintf(prefix, sizeof prefix, "CASE %s %s ", backend, name);
