@@ -1,7 +1,7 @@
 # make demo | make test | make chNN | make test-chNN | make docs | make bench
 # Native builds go to build/native, the sanitizer build to build/asan.
 
-CHAPTERS := ch01_blocking ch02_multi ch03_select ch04_poll ch05_epoll ch06_iocp
+CHAPTERS := ch01_blocking ch02_multi ch03_select ch04_poll ch05_epoll ch06_iocp ch07_bridges
 ids       = $(foreach c,$(1),$(firstword $(subst _, ,$(c))))
 IDS      := $(call ids,$(CHAPTERS))
 slug      = $(filter $(1)_%,$(CHAPTERS))
@@ -31,7 +31,7 @@ NIDS     := $(filter-out $(WINONLY),$(AIDS))
 
 CORE_SRC := $(filter-out %_win.c,$(wildcard code/core/*.c))
 CORE_OBJ := $(CORE_SRC:%.c=$(OUT)/obj/%.o)
-COMMON_T := $(wildcard tests/common/*.c)
+COMMON_T := $(filter-out tests/common/win_%,$(wildcard tests/common/*.c))
 chobjs    = $(patsubst %.c,$(OUT)/obj/%.o,$(filter-out %/main.c,$(wildcard code/$(1)/*.c)))
 
 .PHONY: all deps build demo test docs excerpts bench clean $(IDS) $(IDS:%=test-%) $(IDS:%=build-%)
@@ -55,13 +55,15 @@ WIN_LIBS  ?= -L$(WIN_CURL)/lib -lcurl -lws2_32 -lcrypt32 -lsecur32 -lbcrypt -lad
 WIN_LOOP := code/core/loop.c code/core/loop_select.c code/core/loop_poll.c code/core/loop_iocp.c \
             code/core/loop_thread.c code/core/loop_afd.c
 WIN_GLUE := $(WIN_LOOP) code/core/curlx.c code/core/job.c
-WIN_EXES := win_quirks win_contract win_iocp ch03 ch04 ch06
+WIN_EXES := win_quirks win_contract win_iocp win_bridges ch03 ch04 ch06 ch07
 win_src_win_quirks   := tests/ch04_poll/win_quirks.c $(WIN_LOOP)
 win_src_win_contract := tests/ch04_poll/win_contract.c tests/common/contract.c $(WIN_GLUE)
 win_src_ch03         := code/ch03_select/main.c code/core/cli.c $(WIN_GLUE)
 win_src_ch04         := code/ch04_poll/main.c code/core/cli.c $(WIN_GLUE)
-win_src_win_iocp     := tests/ch06_iocp/win_iocp.c $(WIN_GLUE)
+win_src_win_iocp     := tests/ch06_iocp/win_iocp.c tests/common/win_pair.c $(WIN_GLUE)
 win_src_ch06         := code/ch06_iocp/main.c $(WIN_GLUE)
+win_src_win_bridges  := tests/ch07_bridges/win_bridges.c tests/common/win_pair.c $(WIN_GLUE)
+win_src_ch07         := code/ch07_bridges/main.c $(WIN_GLUE)
 
 .PHONY: win win-exes
 win:

@@ -392,8 +392,9 @@ int loop_run(loop_t *loop)
 
 void loop_stop(loop_t *loop) { loop->stopped = 1; }
 
-void loop_stats(const loop_t *loop, uint64_t *waits, uint64_t *callbacks)
+void loop_stats(const loop_t *loop, struct loop_stats *st)
 {
-    *waits = loop->waits;
-    *callbacks = loop->callbacks;
+    st->waits = loop->waits;
+    st->callbacks = loop->callbacks;
+    st->helper_waits = loop->helper_waits;
 }

@@ -77,8 +77,14 @@ const char *loop_name(const loop_t *loop);
 const char *loop_error(const loop_t *loop);
 /** A short text for a LOOP_* code. */
 const char *loop_strerror(int code);
-/** How many times the loop waited, and how many reader/writer callbacks it ran. */
-void loop_stats(const loop_t *loop, uint64_t *waits, uint64_t *callbacks);
+/** What a loop has done so far, for measurements. */
+struct loop_stats {
+    uint64_t waits;          /**< Times the loop thread waited and woke. */
+    uint64_t callbacks;      /**< Reader and writer callbacks run. */
+    uint64_t helper_waits;   /**< Times a helper thread woke (the selector-thread bridge). */
+};
+/** Fill @p st with the loop's counters. */
+void loop_stats(const loop_t *loop, struct loop_stats *st);
 /** Milliseconds on a monotonic clock. */
 uint64_t loop_now_ms(void);
 

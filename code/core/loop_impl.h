@@ -71,6 +71,7 @@ struct loop {
     int stopped;                     /**< loop_stop() was called. */
     uint64_t waits;                  /**< Backend waits so far. */
     uint64_t callbacks;              /**< Reader and writer callbacks run. */
+    uint64_t helper_waits;           /**< A helper thread's wake-ups, if the backend has one. */
     char err[256];                   /**< loop_error()'s text. */
 };
 

@@ -26,6 +26,7 @@ struct sth {
     HANDLE go;                      /* the loop consumed the last batch */
     HANDLE thread;
     volatile LONG stop;
+    volatile LONG wakes;            /* the helper's WSAPoll returns, for measurements */
     int outstanding;                /* a batch was handed to the loop */
 };
 
@@ -72,7 +73,9 @@ static DWORD WINAPI helper(void *arg)
         }
         memcpy(fds, t->want, n * sizeof *fds);
         LeaveCriticalSection(&t->lock);
-        if (WSAPoll(fds, (ULONG)n, -1) < 0) {  /* a socket closed under us: retry */
+        int r = WSAPoll(fds, (ULONG)n, -1);
+        InterlockedIncrement(&t->wakes);
+        if (r < 0) {                           /* a socket closed under us: retry */
             Sleep(1);
             continue;
         }
@@ -185,6 +188,7 @@ static int st_wait(loop_t *loop, long timeout_ms)
         SetEvent(t->go);
     }
     int n = iocp_dequeue(loop, &t->base, ev, 64, timeout_ms), fired = 0;
+    loop->helper_waits = (uint64_t)t->wakes;
     for (int i = 0; i < n; i++) {
         if (ev[i].lpCompletionKey == IOCP_KEY_OP && ev[i].lpOverlapped)
             iocp_complete_op(loop, &ev[i]);

@@ -1,5 +1,6 @@
 /* What a completion port really does, printed as facts for the ch06 tests.
  * Usage: win_iocp.exe BASE_URL       Prints "FACT <name> <value>" lines. */
+#include "../common/win_pair.h"
 #include "../../code/core/curlx.h"
 #include "../../code/core/job.h"
 #include "../../code/core/proactor.h"
@@ -8,23 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* A connected loopback pair: *a is the side under test, *b the peer. */
-static void tcp_pair(SOCKET *a, SOCKET *b)
-{
-    SOCKET l = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
-    struct sockaddr_in sa = {0};
-    int len = sizeof sa;
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(l, (struct sockaddr *)&sa, sizeof sa);
-    listen(l, 1);
-    getsockname(l, (struct sockaddr *)&sa, &len);
-    *a = WSASocketW(AF_INET, SOCK_STREAM, IPPROTO_TCP, NULL, 0, WSA_FLAG_OVERLAPPED);
-    connect(*a, (struct sockaddr *)&sa, sizeof sa);
-    *b = accept(l, NULL, NULL);
-    closesocket(l);
-}
 
 static HANDLE new_port(void) { return CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 0); }
 

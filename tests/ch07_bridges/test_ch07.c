@@ -1,0 +1,125 @@
+/* Chapter 7's claims: libcurl works on IOCP through a selector thread and
+ * through AFD poll, and AFD poll behaves as the chapter says, under Wine. */
+#include "../common/testutil.h"
+#include "../common/wine.h"
+
+#include <stdio.h>
+#include <string.h>
+
+TestSuite(ch07_bridges, .init = tsrv_up, .fini = tsrv_down, .timeout = 700);
+
+static const char *fact(const char *name, char *line, size_t len)
+{
+    char rport[16];
+    snprintf(rport, sizeof rport, "%u", t_refused_port);
+    const char *args[] = {t_base, rport, NULL};
+    return wine_fact("win_bridges.exe", args, name, line, len);
+}
+
+#define FACT_IS(test, name, want) \
+    Test(ch07_bridges, test) { char l[256]; cr_expect_str_eq(fact(name, l, sizeof l), want); }
+
+/* ---- the unchanged transfer contract on both bridges */
+#define WINE_CASE(backend, id, name) \
+    Test(ch07_bridges, wine_##id##_##name) { wine_contract_case(backend, #name); }
+#define WINE_CONTRACT(backend, id) \
+    WINE_CASE(backend, id, contract_bytes_and_status_are_right) \
+    WINE_CASE(backend, id, contract_concurrent_delays_beat_serial) \
+    WINE_CASE(backend, id, contract_one_failure_leaves_others_alone) \
+    WINE_CASE(backend, id, contract_every_result_is_reported_once) \
+    WINE_CASE(backend, id, contract_stall_times_out_without_hanging) \
+    WINE_CASE(backend, id, contract_drip_arrives_whole) \
+    WINE_CASE(backend, id, contract_malformed_url_is_reported)
+WINE_CONTRACT("iocp-thread", thread)
+WINE_CONTRACT("iocp-afd", afd)
+
+/* ---- AFD facts */
+Test(ch07_bridges, wine_is_7_13_or_later_for_afd_poll)
+{
+    char l[256];
+    int major = 0, minor = 0;
+    fact("wine_version", l, sizeof l);
+    cr_assert_geq(sscanf(l, "%d.%d", &major, &minor), 1, "not Wine? %s", l);
+    cr_expect(major > 7 || (major == 7 && minor >= 13), "AFD poll needs Wine 7.13+, have %s", l);
+    cr_expect_str_eq(fact("afd_open", l, sizeof l), "ok");
+}
+
+/* 0x1 is AFD_POLL_RECEIVE */
+FACT_IS(afd_polls_are_one_shot_until_rearmed, "afd_one_shot",
+        "first=1 again_without_rearm=0 after_rearm=1 events=0x1")
+/* status 0 and no handles: completed by the newcomer, not cancelled */
+FACT_IS(an_exclusive_poll_displaces_an_earlier_exclusive_one, "afd_exclusive_after_exclusive",
+        "displaced=first status=0x0 handles=0")
+FACT_IS(an_exclusive_poll_leaves_an_earlier_shared_one_under_wine, "afd_exclusive_after_shared",
+        "displaced=none status=0x0 handles=0")
+/* 0x20 is AFD_POLL_LOCAL_CLOSE */
+FACT_IS(closing_a_socket_completes_its_poll, "afd_local_close", "completed=1 events=0x20")
+/* 0xc0000120 is STATUS_CANCELLED */
+FACT_IS(a_cancelled_poll_still_completes, "afd_cancel",
+        "cancel=0x0 completed=1 status=0xc0000120 handles=1")
+/* 0x100 is AFD_POLL_CONNECT_FAIL, 0xc0000236 STATUS_CONNECTION_REFUSED */
+FACT_IS(a_refused_connect_gives_connect_fail, "afd_connect_fail",
+        "completed=1 events=0x100 connect_fail=1 status=0xc0000236")
+
+/* ---- both bridges: removal, close, scale, leaks */
+#define BRIDGE_TESTS(backend, id) \
+    FACT_IS(id##_remove_reader_while_a_poll_is_pending, backend "_remove_while_pending", \
+            "rm=0 run=0 calls=0 ms=0") \
+    FACT_IS(id##_closing_a_socket_with_a_poll_pending, backend "_close_while_pending", \
+            "calls_after_close=0 other_fired=1") \
+    Test(ch07_bridges, id##_500_concurrent_transfers) { \
+        char l[256]; \
+        fact(backend "_500", l, sizeof l); \
+        cr_expect(strncmp(l, "ok=500 of=500 ", 14) == 0, "%s", l); \
+    } \
+    Test(ch07_bridges, id##_leaks_no_threads_or_handles) { \
+        char l[256]; \
+        int t0, t1, h0, h1; \
+        fact(backend "_leaks", l, sizeof l); \
+        cr_assert_eq(sscanf(l, "threads_before=%d threads_after=%d handles_before=%d " \
+                               "handles_after=%d", &t0, &t1, &h0, &h1), 4, "%s", l); \
+        cr_expect_eq(t1, t0, "threads: %s", l); \
+        cr_expect_eq(h1, h0, "handles: %s", l); \
+        cr_expect_gt(h0, 0, "the handle count works: %s", l); \
+    }
+BRIDGE_TESTS("iocp-thread", thread)
+BRIDGE_TESTS("iocp-afd", afd)
+
+/* ---- the ch07 program: three rows */
+static const char *ch07(void)
+{
+    const char *args[] = {t_base, NULL};
+    wine_require("ch07.exe");
+    const char *out = wine_output("ch07.exe", args);
+    cr_assert_not_null(out);
+    return out;
+}
+
+Test(ch07_bridges, program_shows_the_proactor_refused_and_both_bridges_working)
+{
+    char l[512];
+    const char *out = ch07();
+    cr_assert_not_null(wine_line(out, "iocp ", l, sizeof l), "%s", out);
+    cr_expect(strncmp(l, "refused at attach:", 18) == 0, "%s", l);
+    cr_assert_not_null(wine_line(out, "iocp-thread ", l, sizeof l), "%s", out);
+    cr_expect(strncmp(l, "32/32 transfers ok", 18) == 0, "%s", l);
+    cr_assert_not_null(wine_line(out, "iocp-afd ", l, sizeof l), "%s", out);
+    cr_expect(strncmp(l, "32/32 transfers ok", 18) == 0, "%s", l);
+}
+
+Test(ch07_bridges, program_reports_every_readiness_event_with_its_cost)
+{
+    const char *p = ch07();
+    int rows = 0;
+    while ((p = strstr(p, "   readiness: "))) {
+        int n = 0;
+        double loop_w = 0, helper_w = 0;
+        cr_assert_eq(sscanf(p, "   readiness: %d events; wake-ups per event: loop %lf, "
+                               "helper thread %lf", &n, &loop_w, &helper_w), 3, "%.200s", p);
+        cr_expect_eq(n, 300, "every round trip arrived");
+        cr_expect(loop_w >= 0.9 && loop_w < 3.0, "loop wake-ups per event %.2f", loop_w);
+        rows++;
+        p++;
+    }
+    cr_expect_eq(rows, 2, "one readiness row per bridge");
+}

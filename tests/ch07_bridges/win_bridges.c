@@ -1,0 +1,290 @@
+/* Facts about AFD poll and the two bridges, printed for the ch07 tests.
+ * Usage: win_bridges.exe BASE_URL REFUSED_PORT     Prints "FACT <name> <value>". */
+#include "../common/win_pair.h"
+#include "../../code/core/afd.h"
+#include "../../code/core/job.h"
+#include "../../code/core/loop.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <tlhelp32.h>
+
+/* ---- raw AFD poll */
+static struct afd_api api;
+static HANDLE port, afd;
+
+struct poll1 { IO_STATUS_BLOCK iosb; AFD_POLL_INFO info; };
+
+/* One completion within ms: the poll it belongs to, or NULL. */
+static struct poll1 *next_done(DWORD ms)
+{
+    OVERLAPPED_ENTRY e;
+    ULONG n = 0;
+    if (!GetQueuedCompletionStatusEx(port, &e, 1, &n, ms, FALSE))
+        return NULL;
+    return CONTAINING_RECORD(e.lpOverlapped, struct poll1, iosb);
+}
+
+/* Cancel @p and wait for its completion, so the next experiment starts clean. */
+static int settle(struct poll1 *p)
+{
+    IO_STATUS_BLOCK c;
+    api.cancel(afd, &p->iosb, &c);
+    for (struct poll1 *d; (d = next_done(1000));)
+        if (d == p)
+            return 1;
+    return 0;
+}
+
+static void wine_version(void)
+{
+    const char *(CDECL *ver)(void) =
+        (void *)GetProcAddress(GetModuleHandleW(L"ntdll.dll"), "wine_get_version");
+    printf("FACT wine_version %s\n", ver ? ver() : "not-wine");
+}
+
+/* tag::fact_one_shot */
+static void polls_are_one_shot(void)
+{
+    SOCKET a, b;
+    struct poll1 p = {0};
+    tcp_pair(&a, &b);
+    SOCKET base = afd_base(a);
+    afd_poll(&api, afd, base, AFD_POLL_RECEIVE, FALSE, &p.info, &p.iosb);
+    send(b, "x", 1, 0);
+    int first = next_done(1000) == &p;
+    int again = next_done(200) != NULL;          /* data still unread; poll not re-armed */
+    afd_poll(&api, afd, base, AFD_POLL_RECEIVE, FALSE, &p.info, &p.iosb);
+    int rearmed = next_done(1000) == &p;         /* re-armed: fires at once, level-style */
+    printf("FACT afd_one_shot first=%d again_without_rearm=%d after_rearm=%d events=0x%lx\n",
+           first, again, rearmed, p.info.Handles[0].Events);
+    closesocket(a);
+    closesocket(b);
+}
+/* end::fact_one_shot */
+
+/* Which earlier poll does an exclusive one complete? (@first_exclusive: the first too) */
+static void exclusive_poll_displaces(const char *name, BOOL first_exclusive)
+{
+    SOCKET a, b;
+    struct poll1 p1 = {0}, p2 = {0};
+    tcp_pair(&a, &b);
+    SOCKET base = afd_base(a);
+    afd_poll(&api, afd, base, AFD_POLL_RECEIVE, first_exclusive, &p1.info, &p1.iosb);
+    afd_poll(&api, afd, base, AFD_POLL_RECEIVE, TRUE, &p2.info, &p2.iosb);
+    struct poll1 *d = next_done(500);
+    printf("FACT %s displaced=%s status=0x%lx handles=%lu\n", name,
+           d == &p1 ? "first" : d == &p2 ? "second" : "none", d ? (unsigned long)d->iosb.Status : 0,
+           d ? d->info.NumberOfHandles : 0);
+    if (d != &p1)
+        settle(&p1);
+    settle(&p2);
+    closesocket(a);
+    closesocket(b);
+}
+
+static void close_completes_the_poll(void)
+{
+    SOCKET a, b;
+    struct poll1 p = {0};
+    tcp_pair(&a, &b);
+    afd_poll(&api, afd, afd_base(a), AFD_POLL_RECEIVE | AFD_POLL_LOCAL_CLOSE, FALSE, &p.info,
+             &p.iosb);
+    closesocket(a);
+    struct poll1 *d = next_done(1000);
+    printf("FACT afd_local_close completed=%d events=0x%lx\n", d == &p,
+           d == &p ? p.info.Handles[0].Events : 0);
+    if (d != &p)
+        settle(&p);
+    closesocket(b);
+}
+
+static void cancelled_poll_completes(void)
+{
+    SOCKET a, b;
+    struct poll1 p = {0};
+    IO_STATUS_BLOCK c;
+    tcp_pair(&a, &b);
+    afd_poll(&api, afd, afd_base(a), AFD_POLL_RECEIVE, FALSE, &p.info, &p.iosb);
+    NTSTATUS r = api.cancel(afd, &p.iosb, &c);
+    struct poll1 *d = next_done(1000);
+    printf("FACT afd_cancel cancel=0x%lx completed=%d status=0x%lx handles=%lu\n",
+           (unsigned long)r, d == &p, d ? (unsigned long)d->iosb.Status : 0,
+           d ? d->info.NumberOfHandles : 0);
+    closesocket(a);
+    closesocket(b);
+}
+
+/* tag::fact_connect_fail */
+static void refused_connect_gives_connect_fail(unsigned short refused)
+{
+    SOCKET s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    struct sockaddr_in sa = {0};
+    struct poll1 p = {0};
+    u_long on = 1;
+    ioctlsocket(s, FIONBIO, &on);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(refused);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connect(s, (struct sockaddr *)&sa, sizeof sa);
+    afd_poll(&api, afd, afd_base(s), AFD_POLL_SEND | AFD_POLL_CONNECT_FAIL, FALSE, &p.info,
+             &p.iosb);
+    int done = next_done(3000) == &p;
+    printf("FACT afd_connect_fail completed=%d events=0x%lx connect_fail=%d status=0x%lx\n", done,
+           p.info.Handles[0].Events, (p.info.Handles[0].Events & AFD_POLL_CONNECT_FAIL) != 0,
+           (unsigned long)p.info.Handles[0].Status);
+    closesocket(s);
+}
+/* end::fact_connect_fail */
+
+/* ---- the bridges as loops */
+static int calls;
+static void count(loop_t *l, loop_fd_t fd, void *arg)
+{
+    char buf[16];
+    (void)l; (void)arg;
+    recv(fd, buf, sizeof buf, 0);                 /* consume, or level-triggered fires again */
+    calls++;
+}
+static void stop_cb(loop_t *l, void *arg) { (void)arg; loop_stop(l); }
+
+static void remove_while_pending(const char *backend)
+{
+    SOCKET a, b;
+    tcp_pair(&a, &b);
+    loop_t *loop = loop_new(backend);
+    calls = 0;
+    loop_add_reader(loop, a, count, NULL);
+    loop_call_later(loop, 50, stop_cb, NULL);
+    loop_run(loop);                               /* the poll is now in flight */
+    int rm = loop_remove_reader(loop, a);
+    send(b, "x", 1, 0);                           /* readiness nobody asked for now */
+    uint64_t t0 = loop_now_ms();
+    int rc = loop_run(loop);                      /* nothing watched: returns at once */
+    printf("FACT %s_remove_while_pending rm=%d run=%d calls=%d ms=%llu\n", backend, rm, rc, calls,
+           (unsigned long long)(loop_now_ms() - t0));
+    loop_free(loop);
+    closesocket(a);
+    closesocket(b);
+}
+
+static void close_while_pending(const char *backend)
+{
+    SOCKET a, b, c, d;
+    tcp_pair(&a, &b);
+    tcp_pair(&c, &d);
+    loop_t *loop = loop_new(backend);
+    calls = 0;
+    loop_add_reader(loop, a, count, NULL);
+    loop_add_reader(loop, c, count, NULL);
+    loop_call_later(loop, 50, stop_cb, NULL);
+    loop_run(loop);
+    closesocket(a);                               /* closed with its poll in flight */
+    loop_call_later(loop, 100, stop_cb, NULL);
+    loop_run(loop);
+    int after_close = calls;
+    loop_remove_reader(loop, a);                  /* the owner forgets it afterwards */
+    send(d, "y", 1, 0);                           /* the other socket still works */
+    loop_call_later(loop, 500, stop_cb, NULL);
+    loop_run(loop);
+    printf("FACT %s_close_while_pending calls_after_close=%d other_fired=%d\n", backend,
+           after_close, calls - after_close);
+    loop_free(loop);
+    closesocket(b);
+    closesocket(c);
+    closesocket(d);
+}
+
+static int threads_now(void)
+{
+    HANDLE snap = CreateToolhelp32Snapshot(TH32CS_SNAPTHREAD, 0);
+    THREADENTRY32 te;
+    memset(&te, 0, sizeof te);
+    te.dwSize = sizeof te;
+    int n = 0;
+    DWORD me = GetCurrentProcessId();
+    if (snap == INVALID_HANDLE_VALUE)
+        return -1;
+    for (BOOL ok = Thread32First(snap, &te); ok; ok = Thread32Next(snap, &te))
+        n += te.th32OwnerProcessID == me;
+    CloseHandle(snap);
+    return n;
+}
+
+/* Open handles, counted by asking each small handle value whether it is one.
+ * (GetProcessHandleCount answers 0 under Wine 8, so it cannot be used here.) */
+static int handles_open(void)
+{
+    int n = 0;
+    DWORD flags;
+    for (uintptr_t v = 4; v < 0x10000; v += 4)
+        n += GetHandleInformation((HANDLE)v, &flags) != 0;
+    return n;
+}
+
+static void many_transfers_and_no_leaks(const char *backend, const char *base)
+{
+    enum { N = 500 };
+    static struct job jobs[N];
+    char url[128];
+    snprintf(url, sizeof url, "%s/bytes/1000", base);
+    struct job_opts o = {30000, backend, 0};
+    int h0, h1;
+    for (int i = 0; i < N; i++)
+        jobs[i].url = url;
+    {                                             /* warm up libcurl's own one-time state */
+        struct job w = {.url = url};
+        job_run_loop(&w, 1, &o);
+    }
+    h0 = handles_open();
+    int t0 = threads_now();
+    uint64_t start = loop_now_ms();
+    job_run_loop(jobs, N, &o);
+    uint64_t ms = loop_now_ms() - start;
+    Sleep(100);                                   /* libcurl's resolver threads end */
+    for (int i = 0; i < 20; i++)                  /* a leak per loop would add up */
+        loop_free(loop_new(backend));
+    h1 = handles_open();
+    int t1 = threads_now(), ok = 0;
+    for (int i = 0; i < N; i++)
+        ok += job_ok(&jobs[i]) && jobs[i].body_ok && jobs[i].bytes == 1000;
+    printf("FACT %s_500 ok=%d of=%d ms=%llu\n", backend, ok, N, (unsigned long long)ms);
+    printf("FACT %s_leaks threads_before=%d threads_after=%d handles_before=%d "
+           "handles_after=%d\n", backend, t0, t1, h0, h1);
+}
+
+int main(int argc, char **argv)
+{
+    WSADATA wsa;
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s BASE_URL REFUSED_PORT\n", argv[0]);
+        return 2;
+    }
+    WSAStartup(MAKEWORD(2, 2), &wsa);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    wine_version();
+    if (afd_load(&api) == 0) {
+        port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 0);
+        afd = afd_open(&api, port, 1);
+    }
+    printf("FACT afd_open %s\n", afd ? "ok" : "failed");
+    if (afd) {
+        polls_are_one_shot();
+        exclusive_poll_displaces("afd_exclusive_after_exclusive", TRUE);
+        exclusive_poll_displaces("afd_exclusive_after_shared", FALSE);
+        close_completes_the_poll();
+        cancelled_poll_completes();
+        refused_connect_gives_connect_fail((unsigned short)atoi(argv[2]));
+    }
+    const char *bridges[] = {"iocp-thread", "iocp-afd"};
+    for (int i = 0; i < 2; i++) {
+        remove_while_pending(bridges[i]);
+        close_while_pending(bridges[i]);
+        many_transfers_and_no_leaks(bridges[i], argv[1]);
+    }
+    fflush(stdout);
+    curl_global_cleanup();
+    return 0;
+}
