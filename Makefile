@@ -1,7 +1,8 @@
 # make demo | make test | make chNN | make test-chNN | make docs | make bench
 # Native builds go to build/native, the sanitizer build to build/asan.
 
-CHAPTERS := ch01_blocking ch02_multi ch03_select ch04_poll ch05_epoll ch06_iocp ch07_bridges
+CHAPTERS := ch01_blocking ch02_multi ch03_select ch04_poll ch05_epoll ch06_iocp ch07_bridges \
+            ch08_uring
 ids       = $(foreach c,$(1),$(firstword $(subst _, ,$(c))))
 IDS      := $(call ids,$(CHAPTERS))
 slug      = $(filter $(1)_%,$(CHAPTERS))
@@ -14,6 +15,10 @@ SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 CFLAGS   := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O2 \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(if $(filter asan,$(VARIANT)),$(SAN) -O1 -DSANITIZED)
 LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+ifeq ($(shell pkg-config --exists liburing 2>/dev/null && echo yes),yes)
+CFLAGS   += -DLOOP_HAVE_URING $(shell pkg-config --cflags liburing)
+LDLIBS   += $(shell pkg-config --libs liburing)
+endif
 LDFLAGS  := $(if $(filter asan,$(VARIANT)),$(SAN))
 TESTLIBS := $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
 
@@ -21,7 +26,8 @@ TESTLIBS := $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
 requires  = $(shell sed -n 's/.*Requires: \([a-z]*\).*/\1/p' code/$(1)/main.c)
 have_linux := $(filter Linux,$(shell uname -s))
 have_uring := $(shell pkg-config --exists liburing 2>/dev/null && echo yes)
-runnable  = $(if $(filter linux,$(call requires,$(1))),$(have_linux),yes)
+runnable  = $(if $(filter linux,$(call requires,$(1))),$(have_linux),\
+            $(if $(filter uring,$(call requires,$(1))),$(and $(have_linux),$(have_uring)),yes))
 SKIPPED  := $(foreach c,$(CHAPTERS),$(if $(call runnable,$(c)),,$(c)))
 ACTIVE   := $(filter-out $(SKIPPED),$(CHAPTERS))
 AIDS     := $(call ids,$(ACTIVE))
@@ -118,7 +124,7 @@ endef
 $(foreach c,$(CHAPTERS),$(eval $(call chapter_rules,$(call ids,$(c)),$(c))))
 
 demo: build
-	@tools/demo.sh $(OUT)/bin $(NIDS)
+	@tools/demo.sh $(OUT)/bin $(filter-out ch08,$(NIDS))
 
 excerpts:
 	@tools/excerpts.sh chapters/*.md

@@ -21,7 +21,7 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
 export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$(pwd)/tools/lsan.supp:print_suppressions=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 log=build/test-logs; mkdir -p "$log"
-table=""; total_pass=0; total_fail=0; rc=0
+table=""; total_pass=0; total_fail=0; total_skip=0; rc=0
 
 for v in $(echo "$variants" | tr , ' '); do
     for id in "$@"; do
@@ -34,7 +34,7 @@ $id $v missing"; continue
         fi
         echo "== $id ($v)"
         out="$log/$id-$v.txt"
-        timeout 900 "$t" -j2 --full-stats 2>&1 | tee "$out" | grep -E '^\[(----|FAIL|SKIP|====)\]|Synthesis' >&2
+        timeout 900 "$t" -j2 --verbose 2>&1 | tee "$out" | grep -E '^\[(----|FAIL|SKIP|====)\]|Synthesis' >&2
         st=$?
         syn=$(grep 'Synthesis:' "$out" | tail -1)
         if [ -z "$syn" ]; then
@@ -46,10 +46,12 @@ $id $v crashed"; rc=1; total_fail=$((total_fail + 1)); continue
         pass=$(echo "$syn" | sed -n 's/.*Passing: \([0-9]*\).*/\1/p')
         fail=$(( tested - pass ))
         skip=$(grep -c '^\[SKIP\]' "$out" || true)
+        why=$(grep -m1 '^\[SKIP\]' "$out" | sed 's/^[^:]*::[^:]*: //')
         total_pass=$((total_pass + pass)); total_fail=$((total_fail + fail))
+        total_skip=$((total_skip + skip))
         [ "$fail" -eq 0 ] || rc=1
         table="$table
-$id $v $pass/$tested${skip:+ skipped=$skip}"
+$id $v $pass/$tested $( [ "$skip" -gt 0 ] && echo "skipped=$skip ($why)")"
     done
 done
 
@@ -70,7 +72,7 @@ IFS=$old_ifs
 
 echo
 echo "== summary (all chapters)"
-echo "$table" | awk 'NF { printf "  %-8s %-7s %s\n", $1, $2, $3 (NF > 3 ? " " $4 : "") }'
+echo "$table" | awk 'NF { id = $1; v = $2; $1 = ""; $2 = ""; sub(/^ +/, ""); printf "  %-8s %-7s %s\n", id, v, $0 }'
 echo "$checks_out" | awk 'NF { printf "  %-16s %s\n", $1, $2 }'
-echo "summary: $total_pass passed, $total_fail failed"
+echo "summary: $total_pass passed, $total_fail failed, $total_skip skipped"
 exit $rc

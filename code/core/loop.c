@@ -25,6 +25,7 @@ extern const struct loop_backend loop_backend_epoll;
 #endif
 #ifdef LOOP_HAVE_URING
 extern const struct loop_backend loop_backend_uring_poll;
+extern const struct loop_backend loop_backend_uring;
 #endif
 #ifdef LOOP_HAVE_IOCP
 extern const struct loop_backend loop_backend_iocp;
@@ -52,6 +53,9 @@ static const struct loop_backend *const backends[] = {
 #else
     &loop_backend_poll,
     &loop_backend_select,
+#endif
+#ifdef LOOP_HAVE_URING
+    &loop_backend_uring,
 #endif
     NULL,
 };

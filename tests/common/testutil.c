@@ -113,3 +113,13 @@ long t_raise_nofile(long want)
     }
     return (long)rl.rlim_cur;
 }
+
+void t_require_backend(const char *backend)
+{
+    if (!backend)
+        return;
+    loop_t *loop = loop_new(backend);       /* prints why on stderr when it cannot */
+    if (!loop)
+        cr_skip_test("the %s loop cannot start on this machine (see the line above)", backend);
+    loop_free(loop);
+}

@@ -23,8 +23,13 @@ int t_run(const char *prog, const char *const args[], char *out, size_t outlen,
 /* Raise RLIMIT_NOFILE's soft limit toward @want; returns what it is now. */
 long t_raise_nofile(long want);
 
+/* Skip the test, with the loop's reason, when @backend cannot start here
+ * (io_uring blocked in a container, say). NULL: nothing to check. */
+void t_require_backend(const char *backend);
+
 #define CONTRACT_TEST(suite, name, runner, backend)                          \
     Test(suite, name, .init = tsrv_up, .fini = tsrv_down, .timeout = 60) {   \
+        t_require_backend(backend);                                          \
         struct contract_env env = {t_base, t_refused_port, runner, backend}; \
         char why[512] = "";                                                  \
         cr_assert(contract_run(#name, &env, why, sizeof why) == 0, "%s", why); \

@@ -1,0 +1,168 @@
+/* io_uring + IORING_OP_POLL_ADD: readiness through the ring, the io_uring
+ * twin of AFD poll through a completion port.
+ *
+ * Each watched fd has one one-shot POLL_ADD in flight, whose user_data is the
+ * fd's state. It is re-armed at the start of the next wait, after the
+ * callbacks have read (level-triggered, like epoll). A changed mask is applied
+ * in place with POLL_UPDATE; dropped interest is cancelled with POLL_REMOVE,
+ * and the state is freed only when the poll's own CQE (-ECANCELED) arrives.
+ */
+#ifdef LOOP_HAVE_URING
+#include "uring_impl.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+
+struct upoll {
+    int fd;
+    unsigned want, armed;        /* armed: the mask of the poll in flight, 0 = none */
+    int gone, dirty, removing;
+    struct upoll *next_dirty;
+    struct upoll *prev, *next;   /* every state, so the loop can free them all */
+};
+
+struct up {
+    struct uring base;
+    struct upoll *dirty, *all;
+    size_t inflight;             /* polls the kernel still holds */
+};
+
+static unsigned poll_mask(unsigned m)
+{
+    return ((m & LOOP_READABLE) ? POLLIN : 0u) | ((m & LOOP_WRITABLE) ? POLLOUT : 0u);
+}
+
+static void mark(struct up *p, struct upoll *k)
+{
+    if (!k->dirty) {
+        k->dirty = 1;
+        k->next_dirty = p->dirty;
+        p->dirty = k;
+    }
+}
+
+static void forget(struct up *p, struct upoll *k)
+{
+    if (k->prev) k->prev->next = k->next; else p->all = k->next;
+    if (k->next) k->next->prev = k->prev;
+    free(k);
+}
+
+static int up_init(loop_t *loop)
+{
+    struct up *p = calloc(1, sizeof *p);
+    if (!p)
+        return LOOP_ENOMEM;
+    if (uring_open(loop, &p->base, 1024) != LOOP_OK) {
+        free(p);
+        return LOOP_ENOTSUP;
+    }
+    loop->bk = p;
+    return LOOP_OK;
+}
+
+static int up_set(loop_t *loop, loop_fd_t fd, unsigned old, unsigned mask)
+{
+    struct up *p = loop->bk;
+    struct loop_watch *w = loop_watch_find(loop, fd);
+    struct upoll *k = w->bk;
+    (void)old;
+    if (!k) {
+        if (!(k = calloc(1, sizeof *k)))
+            return loop_fail(loop, LOOP_ENOMEM, "uring-poll: out of memory");
+        k->fd = fd;
+        k->next = p->all;
+        if (p->all)
+            p->all->prev = k;
+        p->all = k;
+        w->bk = k;
+    }
+    k->want = mask;
+    if (mask == 0) {                 /* the loop forgets the fd; the kernel may not yet */
+        k->gone = 1;
+        w->bk = NULL;
+    }
+    mark(p, k);
+    return LOOP_OK;
+}
+
+/* tag::uring_poll_update */
+static int update(loop_t *loop, struct up *p)
+{
+    while (p->dirty) {
+        struct upoll *k = p->dirty;
+        p->dirty = k->next_dirty;
+        k->dirty = 0;
+        struct io_uring_sqe *sqe;
+        if (k->armed && (k->gone || k->want == 0)) {
+            if (k->removing)
+                continue;
+            if (!(sqe = uring_sqe(&p->base)))
+                return loop_fail(loop, LOOP_ENOMEM, "uring-poll: no SQE");
+            io_uring_prep_poll_remove(sqe, (uint64_t)(uintptr_t)k);   /* -> -ECANCELED */
+            io_uring_sqe_set_data64(sqe, 0);
+            k->removing = 1;
+        } else if (k->armed && k->want != k->armed) {
+            if (!(sqe = uring_sqe(&p->base)))
+                return loop_fail(loop, LOOP_ENOMEM, "uring-poll: no SQE");
+            /* the kernel wants USER_DATA too when new_user_data is non-zero */
+            io_uring_prep_poll_update(sqe, (uint64_t)(uintptr_t)k, (uint64_t)(uintptr_t)k,
+                                      poll_mask(k->want),
+                                      IORING_POLL_UPDATE_EVENTS | IORING_POLL_UPDATE_USER_DATA);
+            io_uring_sqe_set_data64(sqe, 0);
+            k->armed = k->want;                                      /* changed in place */
+        } else if (!k->armed && k->gone) {
+            forget(p, k);
+        } else if (!k->armed && k->want) {
+            if (!(sqe = uring_sqe(&p->base)))
+                return loop_fail(loop, LOOP_ENOMEM, "uring-poll: no SQE");
+            io_uring_prep_poll_add(sqe, k->fd, poll_mask(k->want));  /* one-shot */
+            io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)k);
+            k->armed = k->want;
+            p->inflight++;
+        }
+    }
+    return LOOP_OK;
+}
+/* end::uring_poll_update */
+
+/* tag::uring_poll_cqe */
+static void on_cqe(loop_t *loop, void *state, struct io_uring_cqe *cqe, int *fired)
+{
+    struct up *p = loop->bk;
+    struct upoll *k = state;
+    unsigned re = cqe->res > 0 ? (unsigned)cqe->res : 0;
+    k->armed = 0;                          /* one-shot: this poll is over */
+    k->removing = 0;
+    p->inflight--;
+    unsigned m = ((re & (POLLIN | POLLERR | POLLHUP)) ? LOOP_READABLE : 0) |
+                 ((re & (POLLOUT | POLLERR | POLLHUP)) ? LOOP_WRITABLE : 0);
+    m &= k->want;
+    if (m && !k->gone && (size_t)*fired < loop->fired_cap)
+        loop->fired[(*fired)++] = (struct loop_fired){k->fd, m};
+    mark(p, k);                            /* re-arm (or free) before the next wait */
+}
+/* end::uring_poll_cqe */
+
+static int up_wait(loop_t *loop, long timeout_ms)
+{
+    struct up *p = loop->bk;
+    int rc = update(loop, p);
+    return rc != LOOP_OK ? rc : uring_wait(loop, &p->base, timeout_ms, on_cqe);
+}
+
+static void up_fini(loop_t *loop)
+{
+    struct up *p = loop->bk;
+    /* Closing the ring cancels every poll; freeing the states after it is safe. */
+    uring_close(&p->base);
+    while (p->all)
+        forget(p, p->all);
+    free(p);
+}
+
+const struct loop_backend loop_backend_uring_poll = {
+    "uring-poll", LOOP_CAP_FD_WATCH | LOOP_CAP_TIMERS, up_init, up_fini, up_set, up_wait,
+};
+#endif
