@@ -40,7 +40,7 @@ CORE_OBJ := $(CORE_SRC:%.c=$(OUT)/obj/%.o)
 COMMON_T := $(filter-out tests/common/win_%,$(wildcard tests/common/*.c))
 chobjs    = $(patsubst %.c,$(OUT)/obj/%.o,$(filter-out %/main.c,$(wildcard code/$(1)/*.c)))
 
-.PHONY: all deps build demo test docs excerpts bench clean $(IDS) $(IDS:%=test-%) $(IDS:%=build-%)
+.PHONY: all deps build demo test docs excerpts bench bench-figures clean $(IDS) $(IDS:%=test-%) $(IDS:%=build-%)
 .DELETE_ON_ERROR:
 .SECONDEXPANSION:
 
@@ -139,6 +139,22 @@ test: build
 	@tools/run-tests.sh --variants native,asan --only-native "$(WINONLY)" \
 	    --check "excerpts=$(MAKE) --no-print-directory excerpts" \
 	    --check "docs=$(MAKE) --no-print-directory docs" $(AIDS)
+
+# ---- benchmarks: not tests. QUICK=1 for small counts.
+bench: deps
+	@tools/bootstrap.sh bench
+	@$(MAKE) --no-print-directory progs $(OUT)/bin/bench
+	@QUICK=$(QUICK) tools/bench.sh
+
+$(OUT)/bin/bench: $(OUT)/obj/code/bench/bench.o $(filter-out %/server.o %/cli.o %/job.o,$(CORE_OBJ))
+	@mkdir -p $(@D); echo "  LINK    $@"
+	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -luv -o $@
+
+# Copy the last full run's figures and CSV into docs/figures for the site and chapter 9.
+bench-figures:
+	@mkdir -p docs/figures
+	@cp build/bench/rate.svg build/bench/iteration.svg build/bench/memory.svg build/bench/results.csv docs/figures/
+	@echo "bench-figures: docs/figures updated from build/bench"
 
 clean:
 	rm -rf build

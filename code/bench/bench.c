@@ -1,0 +1,350 @@
+/* The benchmark driver: one workload on one runner, one CSV line out.
+ * Usage: bench RUNNER [BACKEND] URL TOTAL INFLIGHT
+ *   RUNNER: blocking | multi_poll | loop (with BACKEND) | uv (libcurl's multi-uv pattern)
+ *   or:     bench idle BACKEND N ROUNDS   (no libcurl: the loop's own cost per
+ *           iteration with N idle sockets watched and one always ready)
+ * Keeps INFLIGHT transfers running until TOTAL have finished, reusing easy
+ * handles (and so connections). Prints:
+ *   runner,backend,total,inflight,ok,failed,wall_ms,rate_per_s,iterations,cpu_ms,rss_kb_per_transfer,note */
+#include "../core/curlx.h"
+#include "../core/loop.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+struct feed {
+    const char *url;
+    long total, started, ok, failed;
+    uint64_t iterations;
+    char note[160];
+};
+
+static size_t discard(char *d, size_t s, size_t n, void *a) { (void)d; (void)a; return s * n; }
+
+static CURL *easy_for(struct feed *f)
+{
+    CURL *e = curl_easy_init();
+    curl_easy_setopt(e, CURLOPT_URL, f->url);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(e, CURLOPT_TIMEOUT, 120L);
+    f->started++;
+    return e;
+}
+
+/* One finished: count it; start the next on the same handle, or free it. */
+static CURL *next(struct feed *f, CURL *e, CURLcode rc)
+{
+    long status = 0;
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+    if (rc == CURLE_OK && status == 200)
+        f->ok++;
+    else
+        f->failed++;
+    if (rc != CURLE_OK && !f->note[0])
+        snprintf(f->note, sizeof f->note, "%s", curl_easy_strerror(rc));
+    if (f->started < f->total) {
+        f->started++;
+        return e;                         /* same handle: its connection is reused */
+    }
+    curl_easy_cleanup(e);
+    return NULL;
+}
+
+/* ---- blocking: one after another */
+static void run_blocking(struct feed *f)
+{
+    CURL *e = easy_for(f);
+    while (e) {
+        CURLcode rc = curl_easy_perform(e);
+        f->iterations++;
+        e = next(f, e, rc);
+    }
+}
+
+/* ---- multi_poll: libcurl's own loop */
+static void drain(CURLM *m, struct feed *f)
+{
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(m, &left)))
+        if (msg->msg == CURLMSG_DONE) {
+            CURL *e = msg->easy_handle;
+            CURLcode rc = msg->data.result;
+            curl_multi_remove_handle(m, e);
+            if ((e = next(f, e, rc)))
+                curl_multi_add_handle(m, e);
+        }
+}
+
+static void run_multi(struct feed *f, long inflight)
+{
+    CURLM *m = curl_multi_init();
+    for (long i = 0; i < inflight && f->started < f->total; i++)
+        curl_multi_add_handle(m, easy_for(f));
+    int running = 1;
+    while (running || f->started < f->total) {
+        curl_multi_perform(m, &running);
+        drain(m, f);
+        if (f->ok + f->failed == f->total)
+            break;
+        curl_multi_poll(m, NULL, 0, 1000, NULL);
+        f->iterations++;
+    }
+    curl_multi_cleanup(m);
+}
+
+/* ---- loop: the chapters' glue on any backend */
+struct lf { struct feed *f; curlx_t *cx; };
+
+static void on_done(CURL *e, CURLcode rc, void *arg)
+{
+    struct lf *l = arg;
+    if ((e = next(l->f, e, rc)))
+        curlx_add(l->cx, e);
+}
+
+static int run_loop(struct feed *f, const char *backend, long inflight)
+{
+    char err[400];
+    loop_t *loop = loop_new(backend);
+    if (!loop)
+        return -1;
+    struct lf l = {f, NULL};
+    l.cx = curlx_attach(loop, on_done, &l, 0, err, sizeof err);
+    if (!l.cx) {
+        snprintf(f->note, sizeof f->note, "refused: %.100s", err);
+        loop_free(loop);
+        return -1;
+    }
+    for (long i = 0; i < inflight && f->started < f->total; i++)
+        curlx_add(l.cx, easy_for(f));
+    loop_run(loop);
+    if (curlx_error(l.cx)[0])
+        snprintf(f->note, sizeof f->note, "%.150s", curlx_error(l.cx));
+    struct loop_stats st;
+    loop_stats(loop, &st);
+    f->iterations = st.waits;
+    curlx_free(l.cx);
+    loop_free(loop);
+    return 0;
+}
+
+/* ---- uv: the pattern of curl's docs/examples/multi-uv.c on Debian's libuv */
+struct uvctx { uv_loop_t *loop; uv_timer_t timer; CURLM *m; struct feed *f; };
+struct uvsock { uv_poll_t poll; curl_socket_t fd; struct uvctx *c; };
+
+static void uv_check(struct uvctx *c)
+{
+    drain(c->m, c->f);
+}
+
+static void on_uv_poll(uv_poll_t *h, int status, int events)
+{
+    struct uvsock *s = (struct uvsock *)h;
+    int flags = (status < 0 ? CURL_CSELECT_ERR : 0) | ((events & UV_READABLE) ? CURL_CSELECT_IN : 0) |
+                ((events & UV_WRITABLE) ? CURL_CSELECT_OUT : 0);
+    int running;
+    struct uvctx *c = s->c;
+    curl_multi_socket_action(c->m, s->fd, flags, &running);
+    uv_check(c);
+}
+
+static void on_uv_timeout(uv_timer_t *t)
+{
+    struct uvctx *c = t->data;
+    int running;
+    curl_multi_socket_action(c->m, CURL_SOCKET_TIMEOUT, 0, &running);
+    uv_check(c);
+}
+
+static int on_curl_timer(CURLM *m, long ms, void *arg)
+{
+    struct uvctx *c = arg;
+    (void)m;
+    if (ms < 0)
+        uv_timer_stop(&c->timer);
+    else
+        uv_timer_start(&c->timer, on_uv_timeout, (uint64_t)ms, 0);
+    return 0;
+}
+
+static void uv_free_sock(uv_handle_t *h) { free(h); }
+
+static int on_curl_socket(CURL *e, curl_socket_t fd, int what, void *arg, void *sockp)
+{
+    struct uvctx *c = arg;
+    struct uvsock *s = sockp;
+    (void)e;
+    if (what == CURL_POLL_REMOVE) {
+        if (s) {
+            uv_poll_stop(&s->poll);
+            uv_close((uv_handle_t *)&s->poll, uv_free_sock);
+            curl_multi_assign(c->m, fd, NULL);
+        }
+        return 0;
+    }
+    if (!s) {
+        s = calloc(1, sizeof *s);
+        s->fd = fd;
+        s->c = c;
+        uv_poll_init_socket(c->loop, &s->poll, fd);
+        curl_multi_assign(c->m, fd, s);
+    }
+    int ev = (what != CURL_POLL_OUT ? UV_READABLE : 0) | (what != CURL_POLL_IN ? UV_WRITABLE : 0);
+    uv_poll_start(&s->poll, ev, on_uv_poll);
+    return 0;
+}
+
+static void run_uv(struct feed *f, long inflight)
+{
+    struct uvctx c = {uv_default_loop(), {0}, curl_multi_init(), f};
+    uv_timer_init(c.loop, &c.timer);
+    c.timer.data = &c;
+    curl_multi_setopt(c.m, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+    curl_multi_setopt(c.m, CURLMOPT_SOCKETDATA, &c);
+    curl_multi_setopt(c.m, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+    curl_multi_setopt(c.m, CURLMOPT_TIMERDATA, &c);
+    for (long i = 0; i < inflight && f->started < f->total; i++)
+        curl_multi_add_handle(c.m, easy_for(f));
+    while (f->ok + f->failed < f->total && uv_run(c.loop, UV_RUN_ONCE))
+        f->iterations++;
+    curl_multi_cleanup(c.m);
+    uv_timer_stop(&c.timer);
+    uv_close((uv_handle_t *)&c.timer, NULL);
+    uv_run(c.loop, UV_RUN_DEFAULT);
+}
+
+static double cpu_ms(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+}
+
+/* ---- idle: N sockets watched, one made ready again by its own callback */
+struct idle { int sv[2]; long left; };
+
+static void on_ping(loop_t *loop, loop_fd_t fd, void *arg)
+{
+    struct idle *d = arg;
+    char c;
+    if (read(fd, &c, 1) != 1 || --d->left <= 0) {
+        loop_stop(loop);
+        return;
+    }
+    if (write(d->sv[1], "x", 1) != 1)             /* readable again next iteration */
+        loop_stop(loop);
+}
+
+static void never(loop_t *l, loop_fd_t fd, void *arg) { (void)l; (void)fd; (void)arg; }
+
+static int run_idle(const char *backend, long n, long rounds)
+{
+    loop_t *loop = loop_new(backend);
+    if (!loop)
+        return 1;
+    struct idle d = {{-1, -1}, rounds};
+    int *fds = calloc((size_t)n, sizeof *fds), pair[2], rc = 0;
+    long got = 0;
+    if (!fds || socketpair(AF_UNIX, SOCK_STREAM, 0, pair) != 0)
+        return 1;
+    for (; got < n; got++) {                      /* idle: nobody ever writes to them */
+        fds[got] = dup(pair[0]);
+        if (fds[got] < 0 || (rc = loop_add_reader(loop, fds[got], never, NULL)) != LOOP_OK)
+            break;
+    }
+    socketpair(AF_UNIX, SOCK_STREAM, 0, d.sv);
+    loop_add_reader(loop, d.sv[0], on_ping, &d);
+    if (write(d.sv[1], "x", 1) != 1)
+        return 1;
+    uint64_t t0 = loop_now_ms();
+    double c0 = cpu_ms();
+    if (got == n)
+        loop_run(loop);
+    uint64_t wall = loop_now_ms() - t0;
+    long done = rounds - d.left;
+    printf("idle,%s,%ld,1,%ld,%ld,%llu,%.3f,%ld,%.1f,0,%s\n", backend, n, got == n ? done : 0,
+           got == n ? 0 : rounds, (unsigned long long)wall,
+           done ? (cpu_ms() - c0) * 1000.0 / (double)done : 0.0, done, cpu_ms() - c0,
+           got == n ? "" : loop_error(loop));
+    loop_free(loop);
+    for (long i = 0; i < got; i++)
+        close(fds[i]);
+    free(fds);
+    return 0;
+}
+
+static long rss_kb(void)
+{
+    long kb = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    long pages = 0, res = 0;
+    if (f && fscanf(f, "%ld %ld", &pages, &res) == 2)
+        kb = res * 4;
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 5 && !strcmp(argv[1], "idle")) {
+        struct rlimit rl;
+        getrlimit(RLIMIT_NOFILE, &rl);
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        return run_idle(argv[2], atol(argv[3]), atol(argv[4]));
+    }
+    int has_backend = argc == 6;
+    if (argc != 5 && argc != 6) {
+        fprintf(stderr, "usage: %s blocking|multi_poll|uv URL TOTAL INFLIGHT\n"
+                        "       %s loop BACKEND URL TOTAL INFLIGHT\n", argv[0], argv[0]);
+        return 2;
+    }
+    const char *runner = argv[1], *backend = has_backend ? argv[2] : "-";
+    struct feed f = {.url = argv[2 + has_backend]};
+    f.total = atol(argv[3 + has_backend]);
+    long inflight = atol(argv[4 + has_backend]);
+    if (f.total <= 0 || inflight <= 0) {
+        fprintf(stderr, "bench: TOTAL and INFLIGHT must be positive\n");
+        return 2;
+    }
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    long rss0 = rss_kb(), peak = rss0;
+    double c0 = cpu_ms();
+    uint64_t t0 = loop_now_ms();
+    if (!strcmp(runner, "blocking"))
+        run_blocking(&f);
+    else if (!strcmp(runner, "multi_poll"))
+        run_multi(&f, inflight);
+    else if (!strcmp(runner, "uv"))
+        run_uv(&f, inflight);
+    else if (!strcmp(runner, "loop") && has_backend)
+        run_loop(&f, backend, inflight);
+    else {
+        fprintf(stderr, "bench: unknown runner '%s'\n", runner);
+        return 2;
+    }
+    uint64_t wall = loop_now_ms() - t0;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    peak = ru.ru_maxrss > peak ? ru.ru_maxrss : peak;
+    printf("%s,%s,%ld,%ld,%ld,%ld,%llu,%.1f,%llu,%.1f,%.2f,%s\n", runner, backend, f.total,
+           inflight, f.ok, f.total - f.ok, (unsigned long long)wall,
+           wall ? (double)f.ok * 1000.0 / (double)wall : 0.0, (unsigned long long)f.iterations,
+           cpu_ms() - c0, (double)(peak - rss0) / (double)inflight, f.note);
+    curl_global_cleanup();
+    return 0;
+}

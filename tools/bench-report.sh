@@ -1,0 +1,107 @@
+#!/bin/sh
+# The bench's table, ratios, targets and plots, from its CSV.
+# Usage: tools/bench-report.sh build/bench/results.csv build/bench
+set -u
+csv="$1"; out="$2"
+
+echo
+echo "== throughput (requests per second; ratios from this same run)"
+awk -F, '$1 == "throughput" { rate[$2 == "loop" ? $3 : $2] = $9 }
+END {
+    n = split("multi_poll uv select poll epoll uring-poll blocking curl_parallel wrk", order, " ")
+    printf "  %-14s %10s\n", "runner", "rate/s"
+    for (i = 1; i <= n; i++) if (order[i] in rate) printf "  %-14s %10.0f\n", order[i], rate[order[i]]
+    print ""
+    split("multi_poll uv curl_parallel wrk", refs, " ")
+    names["multi_poll"] = "multi_poll"; names["uv"] = "the libuv loop"
+    names["curl_parallel"] = "curl --parallel"; names["wrk"] = "wrk"
+    m = split("select poll epoll uring-poll", mine, " ")
+    for (i = 1; i <= m; i++) {
+        b = mine[i]; if (!(b in rate)) continue
+        for (j = 1; j <= 4; j++) if ((refs[j] in rate) && rate[refs[j]] > 0)
+            printf "  %s vs %s: %.2fx\n", b, names[refs[j]], rate[b] / rate[refs[j]]
+    }
+    print ""
+    print "== targets (benchmark goals, not tests)"
+    t("epoll >= 1.0x multi_poll at 100 in flight", rate["epoll"] / rate["multi_poll"], 1.0)
+    t("epoll >= 1.3x the libuv loop", rate["epoll"] / rate["uv"], 1.3)
+    t("epoll >= 2x curl --parallel", rate["epoll"] / rate["curl_parallel"], 2.0)
+    t("epoll >= 0.6x wrk", rate["epoll"] / rate["wrk"], 0.6)
+    t("select >= 1.0x curl --parallel", rate["select"] / rate["curl_parallel"], 1.0)
+    t("poll >= 1.0x curl --parallel", rate["poll"] / rate["curl_parallel"], 1.0)
+}
+function t(what, got, want) { printf "  %-44s %6.2fx  %s\n", what, got, (got >= want ? "reached" : "MISSED") }' "$csv"
+
+echo
+echo "== fan-out latency (16 x 300 ms): wall time"
+awk -F, '$1 == "fanout" { printf "  %-14s %6d ms\n", ($2 == "loop" ? $3 : $2), $8 }' "$csv"
+
+echo
+echo "== scale: N slow transfers at once"
+printf "  %-12s %6s %6s %8s %12s %14s  %s\n" runner N ok wall_ms "us/iteration" "KiB/transfer" note
+awk -F, '$1 ~ /^scale_/ {
+    r = ($2 == "loop" ? $3 : $2); it = $10 > 0 ? $11 * 1000 / $10 : 0
+    printf "  %-12s %6d %6d %8d %12.1f %14.2f  %s\n", r, $5, $6, $8, it, $12, $13
+}' "$csv"
+awk -F, '$1 ~ /^scale_/ { r = ($2 == "loop" ? $3 : $2); n = $5
+    if (r == "multi_poll") mp[n] = $9; if (r == "epoll") ep[n] = $9
+    if (r == "multi_poll") mm[n] = $12; if (r == "epoll") em[n] = $12; if (r == "uv") um[n] = $12 }
+END { for (n in ep) if (n >= 5000 && mp[n] > 0) {
+          printf "  epoll vs multi_poll at %d in flight: %.2fx the rate (target 1.5x: %s)\n", n, ep[n] / mp[n], (ep[n] / mp[n] >= 1.5 ? "reached" : "MISSED") }
+      for (n in ep) if (n in mm)
+          printf "  loop overhead at %d in flight: %.2f KiB per transfer beyond multi_poll (target <= 1 KiB: %s); %.2f KiB beyond the libuv loop, which drives the same socket API\n", n, em[n] - mm[n], (em[n] - mm[n] <= 1 ? "reached" : "MISSED"), em[n] - um[n] }' "$csv"
+
+echo
+echo "== the loop's own cost per iteration: one ready socket among N idle (microseconds)"
+awk -F, '$1 == "idle" { v[$3, $4] = ($6 > 0 ? sprintf("%.2f", $9) : "refused"); ns[$4] = 1; bs[$3] = 1 }
+END { printf "  %-12s", "backend"; n = 0
+      for (k in ns) nn[++n] = k + 0
+      for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (nn[j] < nn[i]) { t = nn[i]; nn[i] = nn[j]; nn[j] = t }
+      for (i = 1; i <= n; i++) printf " %9s", "N=" nn[i]; printf "\n"
+      split("select poll epoll uring-poll", order, " ")
+      for (b = 1; b <= 4; b++) if (order[b] in bs) { printf "  %-12s", order[b]
+          for (i = 1; i <= n; i++) printf " %9s", v[order[b], nn[i]]; printf "\n" } }' "$csv"
+
+# ---- plots
+command -v gnuplot >/dev/null 2>&1 || { echo "bench: gnuplot missing; no plots"; exit 0; }
+awk -F, '$1 == "throughput" { print ($2 == "loop" ? $3 : $2), $9 }' "$csv" > "$out/rate.dat"
+for b in multi_poll uv select poll epoll uring-poll; do
+    awk -F, -v b="$b" '$1 ~ /^scale_/ && ($2 == "loop" ? $3 : $2) == b && $6 == $5 {
+        print $5, $12 }' "$csv" | sort -n > "$out/scale_$b.dat"
+    awk -F, -v b="$b" '$1 == "idle" && $3 == b && $6 > 0 { print $4, $9 }' "$csv" | sort -n > "$out/idle_$b.dat"
+done
+for fmt in png svg; do
+    case $fmt in png) term="pngcairo noenhanced size 800,480 font 'sans,10'" ;; svg) term="svg noenhanced size 800,480 font 'sans,10'" ;; esac
+    gnuplot 2>/dev/null <<GP || gnuplot <<GP2
+set terminal $term
+set output "$out/rate.$fmt"
+set title "1 KiB requests per second, 100 in flight (nginx on loopback, 2 cores)"
+set style fill solid 0.6
+set boxwidth 0.6
+set ylabel "requests/s"
+set xtics rotate by -30
+set grid ytics
+plot "$out/rate.dat" using 0:2:xtic(1) with boxes notitle
+set output "$out/iteration.$fmt"
+set title "loop CPU time per iteration: one ready socket among N watched (no libcurl)"
+set xlabel "sockets watched"
+set ylabel "microseconds per iteration"
+set logscale xy
+set xtics norotate
+set key top left
+plot for [b in "select poll epoll uring-poll"] "$out/idle_".b.".dat" using 1:2 with linespoints title b
+set output "$out/memory.$fmt"
+set title "resident memory per in-flight transfer (slow transfers from nginx)"
+set xlabel "concurrent transfers"
+set ylabel "KiB per transfer"
+unset logscale y
+set yrange [0:*]
+plot for [b in "multi_poll uv select poll epoll uring-poll"] "$out/scale_".b.".dat" using 1:2 with linespoints title b
+GP
+set terminal ${fmt}
+set output "$out/rate.$fmt"
+plot "$out/rate.dat" using 0:2:xtic(1) with boxes notitle
+GP2
+done
+echo
+echo "bench: $csv, plots $out/rate.{png,svg} $out/iteration.{png,svg} $out/memory.{png,svg}"

@@ -1,0 +1,141 @@
+#!/bin/sh
+# make bench: every backend measured side by side, with curl --parallel, a
+# libuv loop and wrk in the same run, against nginx on loopback.
+# QUICK=1: small counts, for a fast look or the docs build. Output: build/bench/.
+set -u
+cd "$(dirname "$0")/.."
+QUICK="${QUICK:-0}"
+bin=build/native/bin
+out=build/bench
+mkdir -p "$out"
+csv="$out/results.csv"
+say() { printf '%s\n' "$*" >&2; }
+
+if [ "$QUICK" = 1 ]; then
+    TOTAL=3000; REPS=1; SCALES="200 1000"; WRK_S=2
+else
+    TOTAL=20000; REPS=3; SCALES="1000 5000 10000"; WRK_S=5
+fi
+INFLIGHT=100
+BACKENDS="select poll epoll"
+
+free_port() {
+    p=18080
+    while ss -ltn 2>/dev/null | grep -q ":$p "; do p=$((p + 1)); done
+    echo $p
+}
+
+# ---- nginx, generated config, on loopback
+nport=$(free_port)
+pre="$(pwd)/$out/nginx"
+rm -rf "$pre"; mkdir -p "$pre/logs" "$pre/www"
+head -c 1024 /dev/zero | tr '\0' 'a' > "$pre/www/1k"
+head -c 4096 /dev/zero | tr '\0' 'b' > "$pre/www/slow"
+cat > "$pre/nginx.conf" <<CONF
+worker_processes 1;
+worker_rlimit_nofile 20000;
+pid $pre/nginx.pid;
+error_log $pre/logs/error.log warn;
+events { worker_connections 20000; multi_accept on; }
+http {
+    access_log off;
+    keepalive_requests 10000000;
+    keepalive_timeout 300s;
+    server {
+        listen 127.0.0.1:$nport backlog=8192;
+        root $pre/www;
+        location /slow { limit_rate_after 1k; limit_rate 2k; }
+    }
+}
+CONF
+nginx -p "$pre" -c "$pre/nginx.conf" -e "$pre/logs/error.log" || { say "bench: nginx did not start"; exit 1; }
+trap 'kill $(cat "$pre/nginx.pid" 2>/dev/null) 2>/dev/null; kill $spid 2>/dev/null' EXIT INT TERM
+NG="http://127.0.0.1:$nport"
+sleep 0.3
+if [ "$("$bin/bench" loop uring-poll "$NG/1k" 1 1 2>/dev/null | cut -d, -f5)" = 1 ]; then
+    BACKENDS="$BACKENDS uring-poll"
+else
+    say "bench: io_uring is unavailable here; the uring-poll rows are skipped"
+fi
+
+# ---- the project's own server, for the delay route
+fifo=$(mktemp -u); mkfifo "$fifo"
+"$bin/server" > "$fifo" & spid=$!
+read -r OWN < "$fifo"; rm -f "$fifo"
+
+echo "workload,runner,backend,total,inflight,ok,failed,wall_ms,rate_per_s,iterations,cpu_ms,rss_kb_per_transfer,note" > "$csv"
+
+# median of REPS runs of one bench line, by rate
+bench_median() {
+    wl="$1"; shift
+    i=0; : > "$out/reps.tmp"
+    while [ $i -lt $REPS ]; do
+        "$bin/bench" "$@" >> "$out/reps.tmp" 2>/dev/null
+        i=$((i + 1))
+    done
+    line=$(sort -t, -k8 -g "$out/reps.tmp" | sed -n "$(( (REPS + 1) / 2 ))p")
+    [ -n "$line" ] && echo "$wl,$line" >> "$csv"
+    echo "$line"
+}
+
+say "== throughput: $TOTAL x 1 KiB from nginx, $INFLIGHT in flight, connections reused ($REPS runs each, median)"
+for r in multi_poll uv; do
+    l=$(bench_median throughput "$r" "$NG/1k" "$TOTAL" "$INFLIGHT"); say "   $r: $(echo "$l" | cut -d, -f8)/s"
+done
+for b in $BACKENDS; do
+    l=$(bench_median throughput loop "$b" "$NG/1k" "$TOTAL" "$INFLIGHT"); say "   $b: $(echo "$l" | cut -d, -f8)/s"
+done
+l=$(bench_median throughput blocking "$NG/1k" $((TOTAL / 4)) 1); say "   blocking: $(echo "$l" | cut -d, -f8)/s"
+
+# curl --parallel, the same URLs
+cfg="$out/curl.cfg"
+awk -v n="$TOTAL" -v u="$NG/1k" 'BEGIN { for (i = 0; i < n; i++) printf "url = \"%s\"\noutput = \"/dev/null\"\n", u }' > "$cfg"
+best=0
+i=0
+while [ $i -lt $REPS ]; do
+    t0=$(date +%s%N)
+    curl -s --parallel --parallel-max "$INFLIGHT" -K "$cfg"
+    t1=$(date +%s%N)
+    ms=$(( (t1 - t0) / 1000000 ))
+    echo "throughput,curl_parallel,-,$TOTAL,$INFLIGHT,$TOTAL,0,$ms,$(awk -v n=$TOTAL -v ms=$ms 'BEGIN { printf "%.1f", n * 1000 / ms }'),0,0,0," >> "$out/curlp.tmp"
+    i=$((i + 1))
+done
+line=$(sort -t, -k9 -g "$out/curlp.tmp" | sed -n "$(( (REPS + 1) / 2 ))p"); rm -f "$out/curlp.tmp"
+echo "$line" >> "$csv"; say "   curl --parallel: $(echo "$line" | cut -d, -f9)/s"
+
+# wrk, one thread like the rest: the machine's limit for this request
+w=$(wrk -t1 -c"$INFLIGHT" -d"${WRK_S}s" "$NG/1k" 2>/dev/null | awk '/Requests\/sec/ { print $2 }')
+echo "throughput,wrk,-,0,$INFLIGHT,0,0,$((WRK_S * 1000)),$w,0,0,0,not libcurl" >> "$csv"
+say "   wrk: $w/s"
+
+say "== fan-out latency: 16 x /delay/300 from the project's server"
+for r in blocking multi_poll uv; do
+    l=$(REPS=1 bench_median fanout "$r" "$OWN/delay/300" 16 16); say "   $r: $(echo "$l" | cut -d, -f7) ms"
+done
+for b in $BACKENDS; do
+    l=$(REPS=1 bench_median fanout loop "$b" "$OWN/delay/300" 16 16); say "   $b: $(echo "$l" | cut -d, -f7) ms"
+done
+
+say "== scale: N concurrent slow transfers (4 KiB at 2 KiB/s after the first 1 KiB) from nginx"
+for n in $SCALES; do
+    for r in multi_poll uv; do
+        l=$(REPS=1 bench_median "scale_$n" "$r" "$NG/slow" "$n" "$n"); say "   N=$n $r: $(echo "$l" | cut -d, -f5) ok, $(echo "$l" | cut -d, -f9) iterations, $(echo "$l" | cut -d, -f10) ms cpu, $(echo "$l" | cut -d, -f11) KiB/transfer"
+    done
+    for b in $BACKENDS; do
+        l=$(REPS=1 bench_median "scale_$n" loop "$b" "$NG/slow" "$n" "$n"); say "   N=$n $b: $(echo "$l" | cut -d, -f5) ok, $(echo "$l" | cut -d, -f9) iterations, $(echo "$l" | cut -d, -f10) ms cpu, $(echo "$l" | cut -d, -f11) KiB/transfer $(echo "$l" | cut -d, -f12)"
+    done
+done
+
+say "== the loop's own cost: one ready socket among N idle ones (no libcurl)"
+IDLE_NS="10 100 1000 5000 10000"
+[ "$QUICK" = 1 ] && IDLE_NS="10 100 1000"
+for b in $BACKENDS; do
+    for n in $IDLE_NS; do
+        rounds=$((2000000 / n)); [ $rounds -gt 20000 ] && rounds=20000; [ $rounds -lt 200 ] && rounds=200
+        l=$("$bin/bench" idle "$b" "$n" "$rounds")
+        echo "idle,$l" >> "$csv"
+        say "   $b N=$n: $(echo "$l" | cut -d, -f8) us/iteration $(echo "$l" | cut -d, -f12)"
+    done
+done
+
+tools/bench-report.sh "$csv" "$out"
