@@ -40,7 +40,7 @@ CORE_OBJ := $(CORE_SRC:%.c=$(OUT)/obj/%.o)
 COMMON_T := $(filter-out tests/common/win_%,$(wildcard tests/common/*.c))
 chobjs    = $(patsubst %.c,$(OUT)/obj/%.o,$(filter-out %/main.c,$(wildcard code/$(1)/*.c)))
 
-.PHONY: all deps build demo test docs excerpts bench bench-figures clean $(IDS) $(IDS:%=test-%) $(IDS:%=build-%)
+.PHONY: all deps build demo test docs excerpts bench bench-figures ch09 clean $(IDS) $(IDS:%=test-%) $(IDS:%=build-%)
 .DELETE_ON_ERROR:
 .SECONDEXPANSION:
 
@@ -149,6 +149,10 @@ bench: deps
 $(OUT)/bin/bench: $(OUT)/obj/code/bench/bench.o $(filter-out %/server.o %/cli.o %/job.o,$(CORE_OBJ))
 	@mkdir -p $(@D); echo "  LINK    $@"
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -luv -o $@
+
+# Chapter 9's program is the bench, in its quick mode.
+ch09:
+	@$(MAKE) --no-print-directory bench QUICK=1
 
 # Copy the last full run's figures and CSV into docs/figures for the site and chapter 9.
 bench-figures:

@@ -12,9 +12,9 @@ csv="$out/results.csv"
 say() { printf '%s\n' "$*" >&2; }
 
 if [ "$QUICK" = 1 ]; then
-    TOTAL=3000; REPS=1; SCALES="200 1000"; WRK_S=2
+    TOTAL=3000; REPS=1; SCALES="200 1000"; WRK_S=2; WIDE=1000; WIDE_TOTAL=5000
 else
-    TOTAL=20000; REPS=3; SCALES="1000 5000 10000"; WRK_S=5
+    TOTAL=20000; REPS=3; SCALES="1000 5000 10000"; WRK_S=5; WIDE=5000; WIDE_TOTAL=50000
 fi
 INFLIGHT=100
 BACKENDS="select poll epoll"
@@ -94,7 +94,7 @@ best=0
 i=0
 while [ $i -lt $REPS ]; do
     t0=$(date +%s%N)
-    curl -s --parallel --parallel-max "$INFLIGHT" -K "$cfg"
+    curl -s --no-progress-meter --parallel --parallel-max "$INFLIGHT" -K "$cfg" >/dev/null 2>&1
     t1=$(date +%s%N)
     ms=$(( (t1 - t0) / 1000000 ))
     echo "throughput,curl_parallel,-,$TOTAL,$INFLIGHT,$TOTAL,0,$ms,$(awk -v n=$TOTAL -v ms=$ms 'BEGIN { printf "%.1f", n * 1000 / ms }'),0,0,0," >> "$out/curlp.tmp"
@@ -107,6 +107,14 @@ echo "$line" >> "$csv"; say "   curl --parallel: $(echo "$line" | cut -d, -f9)/s
 w=$(wrk -t1 -c"$INFLIGHT" -d"${WRK_S}s" "$NG/1k" 2>/dev/null | awk '/Requests\/sec/ { print $2 }')
 echo "throughput,wrk,-,0,$INFLIGHT,0,0,$((WRK_S * 1000)),$w,0,0,0,not libcurl" >> "$csv"
 say "   wrk: $w/s"
+
+say "== throughput at $WIDE in flight: $WIDE_TOTAL x 1 KiB from nginx, connections reused"
+for r in multi_poll uv; do
+    l=$(REPS=1 bench_median "throughput_wide" "$r" "$NG/1k" "$WIDE_TOTAL" "$WIDE"); say "   $r: $(echo "$l" | cut -d, -f8)/s"
+done
+for b in $BACKENDS; do
+    l=$(REPS=1 bench_median "throughput_wide" loop "$b" "$NG/1k" "$WIDE_TOTAL" "$WIDE"); say "   $b: $(echo "$l" | cut -d, -f8)/s $(echo "$l" | cut -d, -f12)"
+done
 
 say "== fan-out latency: 16 x /delay/300 from the project's server"
 for r in blocking multi_poll uv; do

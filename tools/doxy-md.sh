@@ -14,5 +14,6 @@ awk -v id="$id" '
         while (match($0, /\(ch[0-9][0-9]_[a-z0-9_]*\.md\)/))
             $0 = substr($0, 1, RSTART) "@ref " substr($0, RSTART + 1, RLENGTH - 5) ")" substr($0, RSTART + RLENGTH)
         gsub(/\(\.\.\/README\.md\)/, "(index.html)")
+        gsub(/\(\.\.\/docs\/figures\//, "(")
         print
     }' "$f"

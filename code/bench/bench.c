@@ -89,9 +89,9 @@ static void run_multi(struct feed *f, long inflight)
     for (long i = 0; i < inflight && f->started < f->total; i++)
         curl_multi_add_handle(m, easy_for(f));
     int running = 1;
-    while (running || f->started < f->total) {
+    for (;;) {
         curl_multi_perform(m, &running);
-        drain(m, f);
+        drain(m, f);                      /* may re-add handles: running is stale now */
         if (f->ok + f->failed == f->total)
             break;
         curl_multi_poll(m, NULL, 0, 1000, NULL);

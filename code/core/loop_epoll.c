@@ -8,10 +8,14 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#define EP_QUEUED 4u    /* in watch->slot: the fd is in the change list */
+
 struct ep {
     int fd;
     struct epoll_event *events;
     size_t cap;
+    int *changes;               /* fds whose interest changed since the last wait */
+    size_t nchanges, changes_cap;
 };
 
 static int ep_init(loop_t *loop)
@@ -32,34 +36,69 @@ static void ep_fini(loop_t *loop)
     struct ep *e = loop->bk;
     close(e->fd);
     free(e->events);
+    free(e->changes);
     free(e);
 }
 
 /* tag::epoll_set */
+/* Only note the change: the kernel is told at the next wait, once, so a
+ * transfer's OUT-then-IN, or a REMOVE followed by a new transfer on the same
+ * kept-alive connection, costs one epoll_ctl or none instead of several. */
 static int ep_set(loop_t *loop, loop_fd_t fd, unsigned old, unsigned mask)
 {
     struct ep *e = loop->bk;
-    struct epoll_event ev = {0};
-    ev.events = ((mask & LOOP_READABLE) ? EPOLLIN : 0u) | ((mask & LOOP_WRITABLE) ? EPOLLOUT : 0u);
-    ev.data.fd = fd;
-    int op = mask == 0 ? EPOLL_CTL_DEL : old == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
-    if (epoll_ctl(e->fd, op, fd, &ev) == 0)
+    struct loop_watch *w = loop_watch_find(loop, fd);
+    (void)old; (void)mask;
+    if (w->slot & EP_QUEUED)
         return LOOP_OK;
-    if (op == EPOLL_CTL_DEL)        /* already closed: the kernel forgot it */
-        return LOOP_OK;
-    /* fd numbers are reused: a closed-and-reopened fd may need the other op */
-    if (errno == ENOENT && epoll_ctl(e->fd, EPOLL_CTL_ADD, fd, &ev) == 0)
-        return LOOP_OK;
-    if (errno == EEXIST && epoll_ctl(e->fd, EPOLL_CTL_MOD, fd, &ev) == 0)
-        return LOOP_OK;
-    return loop_fail(loop, LOOP_ESYS, "epoll_ctl(fd %d): %s", fd, strerror(errno));
+    if (e->nchanges == e->changes_cap) {
+        size_t cap = e->changes_cap ? e->changes_cap * 2 : 64;
+        int *c = realloc(e->changes, cap * sizeof *c);
+        if (!c)
+            return loop_fail(loop, LOOP_ENOMEM, "epoll: out of memory");
+        e->changes = c;
+        e->changes_cap = cap;
+    }
+    e->changes[e->nchanges++] = fd;
+    w->slot |= EP_QUEUED;
+    return LOOP_OK;
 }
 /* end::epoll_set */
+
+/* tag::epoll_apply */
+/* watch->slot holds what the kernel has (EP_IN, EP_OUT) and EP_QUEUED. */
+static int apply(loop_t *loop, struct ep *e)
+{
+    for (size_t i = 0; i < e->nchanges; i++) {
+        int fd = e->changes[i];
+        struct loop_watch *w = loop_watch_find(loop, fd);
+        if (!w)                 /* dropped: leave it registered; closing it removes it */
+            continue;
+        w->slot &= ~(size_t)EP_QUEUED;
+        unsigned have = (unsigned)w->slot & 3u, want = w->mask & 3u;
+        if (have == want)
+            continue;
+        struct epoll_event ev = {0};
+        ev.events = ((want & LOOP_READABLE) ? EPOLLIN : 0u) | ((want & LOOP_WRITABLE) ? EPOLLOUT : 0u);
+        ev.data.fd = fd;
+        /* ADD or MOD: the kernel may still hold an fd we stopped watching */
+        if (epoll_ctl(e->fd, have ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) != 0 &&
+            epoll_ctl(e->fd, errno == EEXIST ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) != 0)
+            return loop_fail(loop, LOOP_ESYS, "epoll_ctl(fd %d): %s", fd, strerror(errno));
+        w->slot = want;
+    }
+    e->nchanges = 0;
+    return LOOP_OK;
+}
+/* end::epoll_apply */
 
 /* tag::epoll_wait */
 static int ep_wait(loop_t *loop, long timeout_ms)
 {
     struct ep *e = loop->bk;
+    int rc = apply(loop, e);
+    if (rc != LOOP_OK)
+        return rc;
     if (!e->events || e->cap < loop->fired_cap) {
         free(e->events);
         e->cap = loop->fired_cap > 16 ? loop->fired_cap : 16;
@@ -69,13 +108,19 @@ static int ep_wait(loop_t *loop, long timeout_ms)
     int r = epoll_wait(e->fd, e->events, (int)e->cap, (int)timeout_ms);
     if (r < 0)
         return errno == EINTR ? 0 : loop_fail(loop, LOOP_ESYS, "epoll_wait: %s", strerror(errno));
+    int n = 0;
     for (int i = 0; i < r; i++) {    /* only the ready fds come back: no scan */
         uint32_t re = e->events[i].events;
-        loop->fired[i].fd = e->events[i].data.fd;
-        loop->fired[i].mask = ((re & (EPOLLIN | EPOLLERR | EPOLLHUP)) ? LOOP_READABLE : 0) |
-                              ((re & (EPOLLOUT | EPOLLERR | EPOLLHUP)) ? LOOP_WRITABLE : 0);
+        int fd = e->events[i].data.fd;
+        if (!loop_watch_find(loop, fd)) {       /* a kept-alive fd nobody watches now */
+            epoll_ctl(e->fd, EPOLL_CTL_DEL, fd, NULL);
+            continue;
+        }
+        loop->fired[n].fd = fd;
+        loop->fired[n++].mask = ((re & (EPOLLIN | EPOLLERR | EPOLLHUP)) ? LOOP_READABLE : 0) |
+                                ((re & (EPOLLOUT | EPOLLERR | EPOLLHUP)) ? LOOP_WRITABLE : 0);
     }
-    return r;
+    return n;
 }
 /* end::epoll_wait */
 
