@@ -9,6 +9,9 @@ slug      = $(filter $(1)_%,$(CHAPTERS))
 
 VARIANT  ?= native
 OUT      := build/$(VARIANT)
+# An exercise build (tools/exercise.sh) compiles EX_WITH in place of EX_REPLACE.
+EX_REPLACE ?=
+EX_WITH    ?=
 CC       ?= cc
 PKGS     := libcurl libmicrohttpd
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -40,7 +43,7 @@ CORE_OBJ := $(CORE_SRC:%.c=$(OUT)/obj/%.o)
 COMMON_T := $(filter-out tests/common/win_%,$(wildcard tests/common/*.c))
 chobjs    = $(patsubst %.c,$(OUT)/obj/%.o,$(filter-out %/main.c,$(wildcard code/$(1)/*.c)))
 
-.PHONY: all deps build demo test docs excerpts bench bench-figures ch09 clean $(IDS) $(IDS:%=test-%) $(IDS:%=build-%)
+.PHONY: all deps build demo test docs excerpts bench bench-figures ch09 doctor clean $(IDS) $(IDS:%=test-%) $(IDS:%=build-%)
 .DELETE_ON_ERROR:
 .SECONDEXPANSION:
 
@@ -51,7 +54,7 @@ deps:
 
 # ---- Windows programs: mingw-w64 against the cached static libcurl, run under Wine
 WIN_CC   ?= x86_64-w64-mingw32-gcc
-WIN_OUT  := build/win
+WIN_OUT  := $(if $(filter native asan,$(VARIANT)),build/win,$(OUT)/win)
 HAVE_WIN := $(shell command -v $(WIN_CC) >/dev/null 2>&1 && command -v wine >/dev/null 2>&1 && echo yes)
 WIN_STATIC ?= -DCURL_STATICLIB
 WIN_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -O2 -g $(WIN_STATIC) -D_WIN32_WINNT=0x0600 \
@@ -61,7 +64,7 @@ WIN_LIBS  ?= -L$(WIN_CURL)/lib -lcurl -lws2_32 -lcrypt32 -lsecur32 -lbcrypt -lad
 WIN_LOOP := code/core/loop.c code/core/loop_select.c code/core/loop_poll.c code/core/loop_iocp.c \
             code/core/loop_thread.c code/core/loop_afd.c
 WIN_GLUE := $(WIN_LOOP) code/core/curlx.c code/core/job.c
-WIN_EXES := win_quirks win_contract win_iocp win_bridges ch03 ch04 ch06 ch07
+WIN_EXES ?= win_quirks win_contract win_iocp win_bridges ch03 ch04 ch06 ch07
 win_src_win_quirks   := tests/ch04_poll/win_quirks.c $(WIN_LOOP)
 win_src_win_contract := tests/ch04_poll/win_contract.c tests/common/contract.c $(WIN_GLUE)
 win_src_ch03         := code/ch03_select/main.c code/core/cli.c $(WIN_GLUE)
@@ -79,9 +82,10 @@ else
 	@echo "skip: Windows programs (need mingw-w64 and wine: apt-get install gcc-mingw-w64-x86-64 wine64 wine)"
 endif
 win-exes: $(WIN_EXES:%=$(WIN_OUT)/bin/%.exe)
-$(WIN_OUT)/bin/%.exe: $$(win_src_$$*) $(wildcard code/core/*.h tests/common/*.h)
+$(WIN_OUT)/bin/%.exe: $$(win_src_$$*) $(if $(EX_REPLACE),FORCE) $(wildcard code/core/*.h tests/common/*.h)
 	@mkdir -p $(@D); echo "  WINCC   $@"
-	@$(WIN_CC) $(WIN_CFLAGS) $(win_src_$*) -o $@ $(WIN_LIBS)
+	@$(WIN_CC) $(WIN_CFLAGS) $(if $(EX_REPLACE),-I$(dir $(EX_REPLACE))) \
+	    $(if $(EX_REPLACE),$(patsubst $(EX_REPLACE),$(EX_WITH),$(win_src_$*)),$(win_src_$*)) -o $@ $(WIN_LIBS)
 
 build: deps
 	@$(MAKE) --no-print-directory progs tests win
@@ -97,6 +101,15 @@ $(OUT)/obj/%.o: %.c $(wildcard code/*/*.h tests/common/*.h)
 	@mkdir -p $(@D); echo "  CC      $<"
 	@$(CC) $(CFLAGS) -DBIN_DIR='"$(abspath $(OUT)/bin)"' -DWIN_BIN_DIR='"$(abspath $(WIN_OUT)/bin)"' \
 	    -DROOT_DIR='"$(CURDIR)"' -c $< -o $@
+
+ifneq ($(EX_REPLACE),)
+$(OUT)/obj/$(EX_REPLACE:.c=.o): $(EX_WITH) FORCE
+	@mkdir -p $(@D); echo "  CC      $(EX_WITH) (in place of $(EX_REPLACE))"
+	@$(CC) $(CFLAGS) -I$(dir $(EX_REPLACE)) -DBIN_DIR='"$(abspath $(OUT)/bin)"' \
+	    -DWIN_BIN_DIR='"$(abspath $(WIN_OUT)/bin)"' -DROOT_DIR='"$(CURDIR)"' -c $(EX_WITH) -o $@
+endif
+.PHONY: FORCE
+FORCE:
 
 $(OUT)/bin/server: $(OUT)/obj/code/server/main.o $(CORE_OBJ)
 	@mkdir -p $(@D); echo "  LINK    $@"
@@ -138,6 +151,8 @@ test: build
 	@$(MAKE) --no-print-directory VARIANT=asan progs $(filter-out $(WINONLY:%=build/asan/tests/test-%),$(TESTS:build/native/%=build/asan/%))
 	@tools/run-tests.sh --variants native,asan --only-native "$(WINONLY)" \
 	    --check "excerpts=$(MAKE) --no-print-directory excerpts" \
+	    --check "claims=tools/claims.sh build/native/tests chapters/*.md" \
+	    --check "exercises=tools/exercise.sh --verify" \
 	    --check "docs=$(MAKE) --no-print-directory docs" $(AIDS)
 
 # ---- benchmarks: not tests. QUICK=1 for small counts.
@@ -149,6 +164,15 @@ bench: deps
 $(OUT)/bin/bench: $(OUT)/obj/code/bench/bench.o $(filter-out %/server.o %/cli.o %/job.o,$(CORE_OBJ))
 	@mkdir -p $(@D); echo "  LINK    $@"
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -luv -o $@
+
+# Exercises: make exercise-ch03 checks your exercises/ch03_*/work copy
+# (SOLUTION=1: the reference, which is the project's own code).
+exercise-%: deps
+	@tools/exercise.sh $* $(if $(SOLUTION),solution,work)
+
+# What this machine has for the workshop; installs nothing.
+doctor:
+	@tools/doctor.sh
 
 # Chapter 9's program is the bench, in its quick mode.
 ch09:

@@ -16,6 +16,11 @@ int main(int argc, char **argv)
 {
     const char *base = argc > 1 ? argv[1] : getenv("SERVER");
     char why[160], url[256], stolen[64];
+    if (argc > 1 && !strcmp(argv[1], "--available")) {   /* for make doctor */
+        int rc = ur_available(why, sizeof why);
+        printf(rc ? "skip: io_uring is unavailable here (%s)\n" : "ok\n", why);
+        return rc ? 1 : 0;
+    }
     unsigned port = 0;
     if (!base || sscanf(base, "http://127.0.0.1:%u", &port) != 1) {
         fprintf(stderr, "usage: %s http://127.0.0.1:PORT   (or set $SERVER)\n", argv[0]);

@@ -1,0 +1,68 @@
+#!/bin/sh
+# make doctor: what this machine has for the workshop, and what is missing.
+# Exit status: 0 when every chapter can run, 1 when something a chapter needs is missing.
+set -u
+cd "$(dirname "$0")/.."
+miss=0; warn=0
+row() { printf '  %-34s %s\n' "$1" "$2"; }
+ok()   { row "$1" "ok   $2"; }
+bad()  { row "$1" "MISSING  $2"; miss=1; }
+soft() { row "$1" "optional, missing  $2"; warn=1; }
+have() { command -v "$1" >/dev/null 2>&1; }
+pc()   { pkg-config --modversion "$1" 2>/dev/null; }
+
+echo "doctor: $(uname -sr), $(nproc 2>/dev/null || echo '?') cores, open-file limit $(ulimit -n)"
+echo "chapters 1-5 (native)"
+for t in cc make pkg-config; do have $t && ok "$t" "" || bad "$t" "(apt-get install gcc make pkg-config)"; done
+v=$(pc libcurl) && ok "libcurl" "$v" || bad "libcurl" "(apt-get install libcurl4-openssl-dev)"
+v=$(pc criterion) && ok "Criterion" "$v" || bad "Criterion" "(apt-get install libcriterion-dev)"
+v=$(pc libmicrohttpd) && ok "libmicrohttpd" "$v" || bad "libmicrohttpd" "(apt-get install libmicrohttpd-dev)"
+have doxygen && ok "doxygen" "$(doxygen --version)" || bad "doxygen" "(apt-get install doxygen)"
+have dot && ok "graphviz" "" || bad "graphviz" "(apt-get install graphviz)"
+[ "$(uname -s)" = Linux ] && ok "epoll (chapter 5)" "" || soft "epoll (chapter 5)" "Linux only: chapter 5 is skipped"
+[ "$(ulimit -n)" -ge 10064 ] 2>/dev/null && ok "fd limit for 10,000 descriptors" "" ||
+    soft "fd limit for 10,000 descriptors" "(ulimit -n is $(ulimit -n); the 10k test uses what it can)"
+
+echo "chapters 4, 6, 7 (Windows programs under Wine)"
+have x86_64-w64-mingw32-gcc && ok "mingw-w64" "" || bad "mingw-w64" "(apt-get install gcc-mingw-w64-x86-64)"
+if have wine; then
+    wv=$(wine --version 2>/dev/null | sed 's/^wine-//; s/ .*//')
+    major=${wv%%.*}; minor=$(echo "$wv" | cut -d. -f2)
+    if [ "${major:-0}" -gt 7 ] || { [ "${major:-0}" -eq 7 ] && [ "${minor:-0}" -ge 13 ]; }; then
+        ok "wine (AFD poll needs 7.13+)" "$wv"
+    else
+        bad "wine (AFD poll needs 7.13+)" "$wv is too old for chapter 7"
+    fi
+else
+    bad "wine" "(apt-get install wine64 wine)"
+fi
+cache="${CURL_WIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iocp-tutorial}"
+ls -d "$cache"/curl-*-x86_64-w64-mingw32/.built >/dev/null 2>&1 &&
+    ok "Windows libcurl (cached)" "$(ls -d "$cache"/curl-*-x86_64-w64-mingw32 | head -1)" ||
+    soft "Windows libcurl (cached)" "built on first make, about a minute (needs dpkg-dev and a deb-src entry)"
+[ -f build/wine/system.reg ] && ok "Wine prefix" "build/wine" || soft "Wine prefix" "booted on first use, about 10 s"
+
+echo "chapter 8 (io_uring)"
+v=$(pc liburing) && ok "liburing" "$v" || bad "liburing" "(apt-get install liburing-dev)"
+if [ -x build/native/bin/ch08 ]; then
+    r=$(build/native/bin/ch08 --available 2>/dev/null | head -1)
+    case "$r" in skip:*) soft "io_uring in this kernel" "${r#skip: }" ;; *) ok "io_uring in this kernel" "" ;; esac
+elif [ -r /proc/sys/kernel/io_uring_disabled ] && [ "$(cat /proc/sys/kernel/io_uring_disabled)" != 0 ]; then
+    soft "io_uring in this kernel" "disabled by kernel.io_uring_disabled: chapter 8 skips"
+else
+    ok "io_uring in this kernel" "(checked for real after make)"
+fi
+
+echo "chapter 9 (make bench)"
+for t in nginx wrk gnuplot curl; do
+    have $t && ok "$t" "" || soft "$t" "(apt-get install nginx-light wrk gnuplot-nox curl)"
+done
+v=$(pc libuv) && ok "libuv" "$v" || soft "libuv" "(apt-get install libuv1-dev)"
+
+echo
+if [ $miss -eq 0 ]; then
+    echo "doctor: ready for every chapter$( [ $warn -eq 1 ] && echo ' (see the optional lines)')"
+else
+    echo "doctor: something a chapter needs is missing; as root: tools/bootstrap.sh all (or make demo)"
+fi
+exit $miss
