@@ -2,13 +2,16 @@
 # Doxygen input filter for Markdown. The files stay plain GitHub Markdown;
 # for Doxygen, each chapter gets its page id (chNN_slug, from the file name),
 # links between chapter files become @ref links, and ```dot blocks (shown as
-# source on GitHub) become \dot ... \enddot, drawn by graphviz.
+# source on GitHub) become \dot ... \enddot, drawn by graphviz; ```msc blocks
+# become \msc ... \endmsc (Doxygen's built-in mscgen); chapters get a [TOC].
 f="$1"
 id=$(basename "$f" .md)
 awk -v id="$id" '
-    NR == 1 && id ~ /^ch[0-9][0-9]_/ { print $0 " {#" id "}"; next }
+    NR == 1 && id ~ /^ch[0-9][0-9]_/ { print $0 " {#" id "}"; print ""; print "[TOC]"; next }
     /^```dot$/ { indot = 1; print "\\dot"; next }
     indot && /^```$/ { indot = 0; print "\\enddot"; next }
+    /^```msc$/ { inmsc = 1; print "\\msc"; next }
+    inmsc && /^```$/ { inmsc = 0; print "\\endmsc"; next }
     {
         gsub(/\(chapters\//, "(")
         while (match($0, /\(ch[0-9][0-9]_[a-z0-9_]*\.md\)/))
