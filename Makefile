@@ -2,7 +2,7 @@
 # Native builds go to build/native, the sanitizer build to build/asan.
 
 CHAPTERS := ch01_blocking ch02_multi ch03_select ch04_poll ch05_epoll ch06_iocp ch07_bridges \
-            ch08_uring
+            ch08_uring ch09_measuring
 ids       = $(foreach c,$(1),$(firstword $(subst _, ,$(c))))
 IDS      := $(call ids,$(CHAPTERS))
 slug      = $(filter $(1)_%,$(CHAPTERS))
@@ -13,7 +13,7 @@ OUT      := build/$(VARIANT)
 EX_REPLACE ?=
 EX_WITH    ?=
 CC       ?= cc
-PKGS     := libcurl libmicrohttpd
+PKGS     := libcurl libmicrohttpd libuv
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 CFLAGS   := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O2 \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(if $(filter asan,$(VARIANT)),$(SAN) -O1 -DSANITIZED)
@@ -43,7 +43,7 @@ CORE_OBJ := $(CORE_SRC:%.c=$(OUT)/obj/%.o)
 COMMON_T := $(filter-out tests/common/win_%,$(wildcard tests/common/*.c))
 chobjs    = $(patsubst %.c,$(OUT)/obj/%.o,$(filter-out %/main.c,$(wildcard code/$(1)/*.c)))
 
-.PHONY: all deps build demo test docs excerpts bench bench-figures ch09 doctor clean $(IDS) $(IDS:%=test-%) $(IDS:%=build-%)
+.PHONY: all deps build demo test docs excerpts bench bench-figures doctor clean $(IDS) $(IDS:%=test-%) $(IDS:%=build-%)
 .DELETE_ON_ERROR:
 .SECONDEXPANSION:
 
@@ -126,7 +126,8 @@ $(OUT)/tests/test-$(1): $(patsubst %.c,$(OUT)/obj/%.o,$(filter-out $(wildcard te
 build-$(1): deps
 	@$$(MAKE) --no-print-directory $(if $(filter $(1),$(WINONLY)),,$(OUT)/bin/$(1)) $(OUT)/bin/server $(OUT)/tests/test-$(1) win
 $(1): build-$(1)
-	@$(if $(filter $(1),$(WINONLY)),[ -f $(WIN_OUT)/bin/$(1).exe ] || { echo "skip: $(1) is a Windows program and needs mingw-w64 and wine"; exit 0; }; \
+	@$(if $(filter ch09,$(1)),$$(MAKE) --no-print-directory bench QUICK=1; exit 0;) \
+	 $(if $(filter $(1),$(WINONLY)),[ -f $(WIN_OUT)/bin/$(1).exe ] || { echo "skip: $(1) is a Windows program and needs mingw-w64 and wine"; exit 0; }; \
 	  tools/with-server.sh $(OUT)/bin sh -c 'tools/wine-run.sh 120 $(WIN_OUT)/bin/$(1).exe $$$$SERVER',\
 	  tools/with-server.sh $(OUT)/bin $(OUT)/bin/$(1) -n 4 /delay/300 /bytes/65536)
 	@if [ -z "$(filter $(1),$(WINONLY))" ] && [ -f $(WIN_OUT)/bin/$(1).exe ]; then echo "-- the same program for Windows, under Wine:"; \
@@ -137,7 +138,7 @@ endef
 $(foreach c,$(CHAPTERS),$(eval $(call chapter_rules,$(call ids,$(c)),$(c))))
 
 demo: build
-	@tools/demo.sh $(OUT)/bin $(filter-out ch08,$(NIDS))
+	@tools/demo.sh $(OUT)/bin $(filter-out ch08 ch09,$(NIDS))
 
 excerpts:
 	@tools/excerpts.sh chapters/*.md
@@ -158,12 +159,8 @@ test: build
 # ---- benchmarks: not tests. QUICK=1 for small counts.
 bench: deps
 	@tools/bootstrap.sh bench
-	@$(MAKE) --no-print-directory progs $(OUT)/bin/bench
+	@$(MAKE) --no-print-directory progs
 	@QUICK=$(QUICK) tools/bench.sh
-
-$(OUT)/bin/bench: $(OUT)/obj/code/bench/bench.o $(filter-out %/server.o %/cli.o %/job.o,$(CORE_OBJ))
-	@mkdir -p $(@D); echo "  LINK    $@"
-	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -luv -o $@
 
 # Exercises: make exercise-ch03 checks your exercises/ch03_*/work copy
 # (SOLUTION=1: the reference, which is the project's own code).
@@ -173,10 +170,6 @@ exercise-%: deps
 # What this machine has for the workshop; installs nothing.
 doctor:
 	@tools/doctor.sh
-
-# Chapter 9's program is the bench, in its quick mode.
-ch09:
-	@$(MAKE) --no-print-directory bench QUICK=1
 
 # Copy the last full run's figures and CSV into docs/figures for the site and chapter 9.
 bench-figures:

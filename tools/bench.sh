@@ -52,7 +52,7 @@ nginx -p "$pre" -c "$pre/nginx.conf" -e "$pre/logs/error.log" || { say "bench: n
 trap 'kill $(cat "$pre/nginx.pid" 2>/dev/null) 2>/dev/null; kill $spid 2>/dev/null' EXIT INT TERM
 NG="http://127.0.0.1:$nport"
 sleep 0.3
-if [ "$("$bin/bench" loop uring-poll "$NG/1k" 1 1 2>/dev/null | cut -d, -f5)" = 1 ]; then
+if [ "$("$bin/ch09" loop uring-poll "$NG/1k" 1 1 2>/dev/null | cut -d, -f5)" = 1 ]; then
     BACKENDS="$BACKENDS uring-poll"
 else
     say "bench: io_uring is unavailable here; the uring-poll rows are skipped"
@@ -70,7 +70,7 @@ bench_median() {
     wl="$1"; shift
     i=0; : > "$out/reps.tmp"
     while [ $i -lt $REPS ]; do
-        "$bin/bench" "$@" >> "$out/reps.tmp" 2>/dev/null
+        "$bin/ch09" "$@" >> "$out/reps.tmp" 2>/dev/null
         i=$((i + 1))
     done
     line=$(sort -t, -k8 -g "$out/reps.tmp" | sed -n "$(( (REPS + 1) / 2 ))p")
@@ -140,7 +140,7 @@ IDLE_NS="10 100 1000 5000 10000"
 for b in $BACKENDS; do
     for n in $IDLE_NS; do
         rounds=$((2000000 / n)); [ $rounds -gt 20000 ] && rounds=20000; [ $rounds -lt 200 ] && rounds=200
-        l=$("$bin/bench" idle "$b" "$n" "$rounds")
+        l=$("$bin/ch09" idle "$b" "$n" "$rounds")
         echo "idle,$l" >> "$csv"
         say "   $b N=$n: $(echo "$l" | cut -d, -f8) us/iteration $(echo "$l" | cut -d, -f12)"
     done

@@ -4,9 +4,9 @@
 set -eu
 
 want="${1:-native}"
-pkgs_native="gcc make pkg-config libcurl4-openssl-dev libcriterion-dev libmicrohttpd-dev doxygen graphviz liburing-dev"
+pkgs_native="gcc make pkg-config libcurl4-openssl-dev libcriterion-dev libmicrohttpd-dev libuv1-dev doxygen graphviz liburing-dev"
 pkgs_windows="gcc-mingw-w64-x86-64 wine64 wine dpkg-dev"
-pkgs_bench="nginx-light wrk gnuplot-nox libuv1-dev curl"
+pkgs_bench="nginx-light wrk gnuplot-nox curl"
 
 case "$want" in
     native)  pkgs="$pkgs_native" ;;

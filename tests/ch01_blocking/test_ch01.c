@@ -94,3 +94,32 @@ Test(ch01_blocking, usage_errors_exit_2)
     cr_expect(strstr(err, "no URL given") != NULL, "stderr: %s", err);
     cr_expect_eq(t_run("ch01", bad_n, out, sizeof out, err, sizeof err, 10), 2);
 }
+
+static size_t keep(char *d, size_t s, size_t n, void *buf)
+{
+    strncat(buf, d, s * n < 200 ? s * n : 200);
+    return s * n;
+}
+
+/* The local server: a bad route or parameter is a 4xx with a message. */
+Test(ch01_blocking, the_server_answers_bad_routes_and_parameters_with_a_4xx_message)
+{
+    static const struct { const char *path; long code; const char *says; } cases[] = {
+        {"/nope", 404, "no such route"}, {"/bytes/abc", 400, "bad parameter"},
+        {"/bytes/-1", 400, "bad parameter"}, {"/status/42", 400, "bad parameter"},
+        {"/delay/5/6", 400, "bad parameter"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char url[128], body[512] = "";
+        long code = 0;
+        snprintf(url, sizeof url, "%s%s", t_base, cases[i].path);
+        CURL *e = curl_easy_init();
+        curl_easy_setopt(e, CURLOPT_URL, url);
+        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, keep);
+        curl_easy_setopt(e, CURLOPT_WRITEDATA, body);
+        cr_expect_eq(curl_easy_perform(e), CURLE_OK);
+        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+        curl_easy_cleanup(e);
+        cr_expect_eq(code, cases[i].code, "%s gave %ld", cases[i].path, code);
+        cr_expect(strstr(body, cases[i].says) != NULL, "%s said: %s", cases[i].path, body);
+    }
+}

@@ -49,6 +49,26 @@ Test(ch05_epoll, ten_thousand_descriptors_one_ready_one_callback, .timeout = 60)
     close(sv[1]);
 }
 
+static void stop_after(loop_t *l, void *arg) { (void)arg; loop_stop(l); }
+
+Test(ch05_epoll, a_ready_fd_wakes_the_loop_at_once)
+{
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    loop_t *loop = loop_new("epoll");
+    cr_assert_eq(write(p[1], "x", 1), 1);
+    loop_add_reader(loop, p[0], on_ready, NULL);
+    loop_call_later(loop, 2000, stop_after, NULL);   /* a safety net, never reached */
+    hits = 0;
+    uint64_t t0 = loop_now_ms();
+    loop_run(loop);
+    cr_expect_eq(hits, 1, "the reader was not called");
+    cr_expect_lt(loop_now_ms() - t0, 1000, "the loop slept instead of waking");
+    loop_free(loop);
+    close(p[0]);
+    close(p[1]);
+}
+
 Test(ch05_epoll, a_closed_and_reused_fd_number_can_be_watched_again)
 {
     int a[2], b[2];

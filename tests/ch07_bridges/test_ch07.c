@@ -63,6 +63,8 @@ FACT_IS(a_refused_connect_gives_connect_fail, "afd_connect_fail",
 
 /* ---- both bridges: removal, close, scale, leaks */
 #define BRIDGE_TESTS(backend, id) \
+    FACT_IS(id##_unread_data_keeps_calling_the_reader, backend "_level_triggered", \
+            "called_again=1") \
     FACT_IS(id##_remove_reader_while_a_poll_is_pending, backend "_remove_while_pending", \
             "rm=0 run=0 calls=0 ms=0") \
     FACT_IS(id##_closing_a_socket_with_a_poll_pending, backend "_close_while_pending", \

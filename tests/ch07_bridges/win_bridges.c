@@ -150,6 +150,31 @@ static void count(loop_t *l, loop_fd_t fd, void *arg)
 }
 static void stop_cb(loop_t *l, void *arg) { (void)arg; loop_stop(l); }
 
+static int level_calls;
+static void count_only(loop_t *l, loop_fd_t fd, void *arg)
+{
+    (void)l; (void)fd; (void)arg;
+    level_calls++;                                /* reads nothing: the data stays */
+}
+
+/* Level-triggered: unread data keeps the reader being called, round after round. */
+static void level_triggered(const char *backend)
+{
+    SOCKET a, b;
+    tcp_pair(&a, &b);
+    loop_t *loop = loop_new(backend);
+    level_calls = 0;
+    send(b, "x", 1, 0);
+    Sleep(50);
+    loop_add_reader(loop, a, count_only, NULL);
+    loop_call_later(loop, 200, stop_cb, NULL);
+    loop_run(loop);
+    printf("FACT %s_level_triggered called_again=%d\n", backend, level_calls >= 3);
+    loop_free(loop);
+    closesocket(a);
+    closesocket(b);
+}
+
 static void remove_while_pending(const char *backend)
 {
     SOCKET a, b;
@@ -280,6 +305,7 @@ int main(int argc, char **argv)
     }
     const char *bridges[] = {"iocp-thread", "iocp-afd"};
     for (int i = 0; i < 2; i++) {
+        level_triggered(bridges[i]);
         remove_while_pending(bridges[i]);
         close_while_pending(bridges[i]);
         many_transfers_and_no_leaks(bridges[i], argv[1]);

@@ -1,7 +1,7 @@
-/* The benchmark driver: one workload on one runner, one CSV line out.
- * Usage: bench RUNNER [BACKEND] URL TOTAL INFLIGHT
+/* ch09: the benchmark driver: one workload on one runner, one CSV line out.
+ * Usage: ch09 RUNNER [BACKEND] URL TOTAL INFLIGHT   (make bench drives it)
  *   RUNNER: blocking | multi_poll | loop (with BACKEND) | uv (libcurl's multi-uv pattern)
- *   or:     bench idle BACKEND N ROUNDS   (no libcurl: the loop's own cost per
+ *   or:     ch09 idle BACKEND N ROUNDS   (no libcurl: the loop's own cost per
  *           iteration with N idle sockets watched and one always ready)
  * Keeps INFLIGHT transfers running until TOTAL have finished, reusing easy
  * handles (and so connections). Prints:
@@ -314,7 +314,7 @@ int main(int argc, char **argv)
     f.total = atol(argv[3 + has_backend]);
     long inflight = atol(argv[4 + has_backend]);
     if (f.total <= 0 || inflight <= 0) {
-        fprintf(stderr, "bench: TOTAL and INFLIGHT must be positive\n");
+        fprintf(stderr, "ch09: TOTAL and INFLIGHT must be positive\n");
         return 2;
     }
     struct rlimit rl;
@@ -334,7 +334,7 @@ int main(int argc, char **argv)
     else if (!strcmp(runner, "loop") && has_backend)
         run_loop(&f, backend, inflight);
     else {
-        fprintf(stderr, "bench: unknown runner '%s'\n", runner);
+        fprintf(stderr, "ch09: unknown runner '%s'\n", runner);
         return 2;
     }
     uint64_t wall = loop_now_ms() - t0;

@@ -1,0 +1,70 @@
+/* Chapter 9's program measures; these tests check that what it measures is
+ * whole: every runner finishes every transfer, and a refusal is reported. */
+#include "../common/testutil.h"
+
+#include <stdio.h>
+#include <string.h>
+
+TestSuite(ch09_measuring, .init = tsrv_up, .fini = tsrv_down, .timeout = 120);
+
+/* Run ch09 and split its CSV line: runner,backend,total,inflight,ok,failed,... */
+static void run(const char *const args[], long *ok, long *failed, char *note, size_t len)
+{
+    char out[4096], err[4096], runner[32], backend[32];
+    long total = 0, inflight = 0;
+    int rc = t_run("ch09", args, out, sizeof out, err, sizeof err, 100);
+    cr_assert_eq(rc, 0, "ch09 exited %d: %s%s", rc, out, err);
+    cr_assert_eq(sscanf(out, "%31[^,],%31[^,],%ld,%ld,%ld,%ld", runner, backend, &total, &inflight,
+                        ok, failed), 6, "not a CSV line: %s", out);
+    const char *last = strrchr(out, ',');
+    snprintf(note, len, "%s", last ? last + 1 : "");
+}
+
+Test(ch09_measuring, every_runner_finishes_every_transfer)
+{
+    static const char *const runners[][2] = {
+        {"multi_poll", NULL}, {"uv", NULL}, {"loop", "select"}, {"loop", "poll"},
+        {"loop", "epoll"}, {"blocking", NULL}};
+    char url[96], note[256];
+    snprintf(url, sizeof url, "%s/bytes/1024", t_base);
+    for (size_t i = 0; i < sizeof runners / sizeof runners[0]; i++) {
+        long ok = 0, failed = 0;
+        const char *with[] = {runners[i][0], runners[i][1], url, "300", "25", NULL};
+        const char *without[] = {runners[i][0], url, "300", "25", NULL};
+        run(runners[i][1] ? with : without, &ok, &failed, note, sizeof note);
+        cr_expect_eq(ok, 300, "%s %s: %ld ok, %ld failed (%s)", runners[i][0],
+                     runners[i][1] ? runners[i][1] : "", ok, failed, note);
+    }
+}
+
+Test(ch09_measuring, select_reports_its_refusal_instead_of_a_number)
+{
+    long ok = 0, failed = 0;
+    char note[256];
+    const char *args[] = {"idle", "select", "1100", "10", NULL};
+    run(args, &ok, &failed, note, sizeof note);
+    cr_expect_eq(ok, 0);
+    cr_expect(strstr(note, "FD_SETSIZE") != NULL, "note: %s", note);
+}
+
+Test(ch09_measuring, the_idle_probe_runs_its_rounds_on_every_reactor)
+{
+    static const char *const backends[] = {"select", "poll", "epoll"};
+    for (size_t i = 0; i < 3; i++) {
+        long ok = 0, failed = 0;
+        char note[256];
+        const char *args[] = {"idle", backends[i], "100", "500", NULL};
+        run(args, &ok, &failed, note, sizeof note);
+        cr_expect_eq(ok, 500, "%s: %ld rounds", backends[i], ok);
+    }
+}
+
+Test(ch09_measuring, bad_arguments_exit_2)
+{
+    char out[1024], err[1024];
+    const char *none[] = {NULL};
+    const char *bad[] = {"multi_poll", "http://127.0.0.1:1/", "0", "5", NULL};
+    cr_expect_eq(t_run("ch09", none, out, sizeof out, err, sizeof err, 10), 2);
+    cr_expect_eq(t_run("ch09", bad, out, sizeof out, err, sizeof err, 10), 2);
+    cr_expect(strstr(err, "must be positive") != NULL, "%s", err);
+}
