@@ -36,7 +36,8 @@ if have wine; then
 else
     bad "wine" "(apt-get install wine64 wine)"
 fi
-cache="${CURL_WIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iocp-tutorial}"
+home="${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}"
+cache="${CURL_WIN_CACHE:-${XDG_CACHE_HOME:-$home/.cache}/iocp-tutorial}"
 ls -d "$cache"/curl-*-x86_64-w64-mingw32/.built >/dev/null 2>&1 &&
     ok "Windows libcurl (cached)" "$(ls -d "$cache"/curl-*-x86_64-w64-mingw32 | head -1)" ||
     soft "Windows libcurl (cached)" "built on first make, about a minute (needs dpkg-dev and a deb-src entry)"

@@ -5,7 +5,8 @@
 set -eu
 
 host=x86_64-w64-mingw32
-cache="${CURL_WIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iocp-tutorial}"
+home="${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}"
+cache="${CURL_WIN_CACHE:-${XDG_CACHE_HOME:-$home/.cache}/iocp-tutorial}"
 mkdir -p "$cache"
 say() { echo "win-curl: $*" >&2; }
 
