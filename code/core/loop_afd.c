@@ -12,6 +12,7 @@
 #ifdef _WIN32
 #include "afd.h"
 #include "iocp_impl.h"
+#include "rearm.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -80,15 +81,15 @@ struct asock {
     SOCKET s, base;
     unsigned want;              /* what the loop wants now */
     unsigned armed;             /* what the poll in flight asks for; 0 = none */
-    int cancelling, closed, gone, dirty;
-    struct asock *next_dirty, *prev, *next;
+    int cancelling, closed, gone;
+    struct rearm link;          /* on the all and dirty lists */
 };
 
 struct afd {
     struct iocp base;
     struct afd_api api;
     HANDLE afd;
-    struct asock *all, *dirty;
+    struct rearm_list list;
 };
 
 static ULONG afd_events(unsigned mask)
@@ -112,19 +113,11 @@ static unsigned loop_events(ULONG e)
     return m;
 }
 
-static void mark(struct afd *a, struct asock *k)
-{
-    if (!k->dirty) {
-        k->dirty = 1;
-        k->next_dirty = a->dirty;
-        a->dirty = k;
-    }
-}
+static void mark(struct afd *a, struct asock *k) { rearm_mark(&a->list, &k->link); }
 
 static void forget(struct afd *a, struct asock *k)
 {
-    if (k->prev) k->prev->next = k->next; else a->all = k->next;
-    if (k->next) k->next->prev = k->prev;
+    rearm_unlink(&a->list, &k->link);
     free(k);
 }
 
@@ -148,11 +141,13 @@ static void af_fini(loop_t *loop)
     struct afd *a = loop->bk;
     IO_STATUS_BLOCK c;
     int inflight = 0;
-    for (struct asock *k = a->all; k; k = k->next)
+    for (struct rearm *r = a->list.all; r; r = r->next) {
+        struct asock *k = REARM_ENTRY(r, struct asock);
         if (k->armed) {
             a->api.cancel(a->afd, &k->iosb, &c);
             inflight++;
         }
+    }
     while (inflight > 0) {                /* never free an IO_STATUS_BLOCK the kernel holds */
         OVERLAPPED_ENTRY ev[64];
         int n = iocp_dequeue(loop, &a->base, ev, 64, 1000);
@@ -161,8 +156,8 @@ static void af_fini(loop_t *loop)
         for (int i = 0; i < n; i++)
             inflight -= ev[i].lpCompletionKey == IOCP_KEY_AFD;
     }
-    while (a->all)
-        forget(a, a->all);
+    while (a->list.all)
+        forget(a, REARM_ENTRY(a->list.all, struct asock));
     if (a->afd)
         CloseHandle(a->afd);
     iocp_close(&a->base);
@@ -185,10 +180,7 @@ static int af_set(loop_t *loop, loop_fd_t fd, unsigned old, unsigned mask)
             return loop_fail(loop, LOOP_ENOMEM, "afd: out of memory");
         k->s = fd;
         k->base = base;
-        k->next = a->all;
-        if (a->all)
-            a->all->prev = k;
-        a->all = k;
+        rearm_add(&a->list, &k->link);
         w->bk = k;
     }
     k->want = mask;
@@ -205,10 +197,8 @@ static int af_set(loop_t *loop, loop_fd_t fd, unsigned old, unsigned mask)
 static int update(loop_t *loop, struct afd *a)
 {
     IO_STATUS_BLOCK c;
-    while (a->dirty) {
-        struct asock *k = a->dirty;
-        a->dirty = k->next_dirty;
-        k->dirty = 0;
+    for (struct rearm *r; (r = rearm_pop(&a->list));) {
+        struct asock *k = REARM_ENTRY(r, struct asock);
         if (k->armed) {
             if ((k->gone || k->closed || (k->want & ~k->armed)) && !k->cancelling) {
                 a->api.cancel(a->afd, &k->iosb, &c);   /* its completion re-marks it */

@@ -8,6 +8,7 @@
  * and the state is freed only when the poll's own CQE (-ECANCELED) arrives.
  */
 #ifdef LOOP_HAVE_URING
+#include "rearm.h"
 #include "uring_impl.h"
 
 #include <errno.h>
@@ -17,14 +18,13 @@
 struct upoll {
     int fd;
     unsigned want, armed;        /* armed: the mask of the poll in flight, 0 = none */
-    int gone, dirty, removing;
-    struct upoll *next_dirty;
-    struct upoll *prev, *next;   /* every state, so the loop can free them all */
+    int gone, removing;
+    struct rearm link;           /* on the all and dirty lists */
 };
 
 struct up {
     struct uring base;
-    struct upoll *dirty, *all;
+    struct rearm_list list;
     size_t inflight;             /* polls the kernel still holds */
 };
 
@@ -33,19 +33,11 @@ static unsigned poll_mask(unsigned m)
     return ((m & LOOP_READABLE) ? POLLIN : 0u) | ((m & LOOP_WRITABLE) ? POLLOUT : 0u);
 }
 
-static void mark(struct up *p, struct upoll *k)
-{
-    if (!k->dirty) {
-        k->dirty = 1;
-        k->next_dirty = p->dirty;
-        p->dirty = k;
-    }
-}
+static void mark(struct up *p, struct upoll *k) { rearm_mark(&p->list, &k->link); }
 
 static void forget(struct up *p, struct upoll *k)
 {
-    if (k->prev) k->prev->next = k->next; else p->all = k->next;
-    if (k->next) k->next->prev = k->prev;
+    rearm_unlink(&p->list, &k->link);
     free(k);
 }
 
@@ -72,10 +64,7 @@ static int up_set(loop_t *loop, loop_fd_t fd, unsigned old, unsigned mask)
         if (!(k = calloc(1, sizeof *k)))
             return loop_fail(loop, LOOP_ENOMEM, "uring-poll: out of memory");
         k->fd = fd;
-        k->next = p->all;
-        if (p->all)
-            p->all->prev = k;
-        p->all = k;
+        rearm_add(&p->list, &k->link);
         w->bk = k;
     }
     k->want = mask;
@@ -90,10 +79,8 @@ static int up_set(loop_t *loop, loop_fd_t fd, unsigned old, unsigned mask)
 /* tag::uring_poll_update */
 static int update(loop_t *loop, struct up *p)
 {
-    while (p->dirty) {
-        struct upoll *k = p->dirty;
-        p->dirty = k->next_dirty;
-        k->dirty = 0;
+    for (struct rearm *r; (r = rearm_pop(&p->list));) {
+        struct upoll *k = REARM_ENTRY(r, struct upoll);
         struct io_uring_sqe *sqe;
         if (k->armed && (k->gone || k->want == 0)) {
             if (k->removing)
@@ -157,8 +144,8 @@ static void up_fini(loop_t *loop)
     struct up *p = loop->bk;
     /* Closing the ring cancels every poll; freeing the states after it is safe. */
     uring_close(&p->base);
-    while (p->all)
-        forget(p, p->all);
+    while (p->list.all)
+        forget(p, REARM_ENTRY(p->list.all, struct upoll));
     free(p);
 }
 
