@@ -40,7 +40,7 @@ NIDS     := $(filter-out $(WINONLY),$(AIDS))
 
 CORE_SRC := $(filter-out %_win.c,$(wildcard code/core/*.c))
 CORE_OBJ := $(CORE_SRC:%.c=$(OUT)/obj/%.o)
-COMMON_T := $(filter-out tests/common/win_%,$(wildcard tests/common/*.c))
+COMMON_T := $(wildcard tests/common/*.c)
 chobjs    = $(patsubst %.c,$(OUT)/obj/%.o,$(filter-out %/main.c,$(wildcard code/$(1)/*.c)))
 
 .PHONY: all deps build demo test docs excerpts bench bench-figures doctor clean $(IDS) $(IDS:%=test-%) $(IDS:%=build-%)
@@ -69,9 +69,9 @@ win_src_win_quirks   := tests/ch04_poll/win_quirks.c $(WIN_LOOP)
 win_src_win_contract := tests/ch04_poll/win_contract.c tests/common/contract.c $(WIN_GLUE)
 win_src_ch03         := code/ch03_select/main.c code/core/cli.c $(WIN_GLUE)
 win_src_ch04         := code/ch04_poll/main.c code/core/cli.c $(WIN_GLUE)
-win_src_win_iocp     := tests/ch06_iocp/win_iocp.c tests/common/win_pair.c $(WIN_GLUE)
+win_src_win_iocp     := tests/ch06_iocp/win_iocp.c $(WIN_GLUE)
 win_src_ch06         := code/ch06_iocp/main.c $(WIN_GLUE)
-win_src_win_bridges  := tests/ch07_bridges/win_bridges.c tests/common/win_pair.c $(WIN_GLUE)
+win_src_win_bridges  := tests/ch07_bridges/win_bridges.c $(WIN_GLUE)
 win_src_ch07         := code/ch07_bridges/main.c $(WIN_GLUE)
 
 .PHONY: win win-exes

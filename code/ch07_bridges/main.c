@@ -7,6 +7,7 @@
 #include "../core/curlx.h"
 #include "../core/job.h"
 #include "../core/loop.h"
+#include "../core/proactor.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,24 +96,15 @@ static int cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static void tcp_pair(SOCKET *a, SOCKET *b)
+/* mine: the loop's end, non-blocking; peer: the thread's. No Nagle delay on either. */
+static void tcp_pair(SOCKET *mine, SOCKET *peer)
 {
-    SOCKET l = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
-    struct sockaddr_in sa = {0};
-    int len = sizeof sa, one = 1;
+    int one = 1;
     u_long on = 1;
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(l, (struct sockaddr *)&sa, sizeof sa);
-    listen(l, 1);
-    getsockname(l, (struct sockaddr *)&sa, &len);
-    *b = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
-    connect(*b, (struct sockaddr *)&sa, sizeof sa);
-    *a = accept(l, NULL, NULL);
-    closesocket(l);
-    setsockopt(*a, IPPROTO_TCP, TCP_NODELAY, (char *)&one, sizeof one);
-    setsockopt(*b, IPPROTO_TCP, TCP_NODELAY, (char *)&one, sizeof one);
-    ioctlsocket(*a, FIONBIO, &on);
+    px_tcp_pair(peer, mine);
+    setsockopt(*mine, IPPROTO_TCP, TCP_NODELAY, (char *)&one, sizeof one);
+    setsockopt(*peer, IPPROTO_TCP, TCP_NODELAY, (char *)&one, sizeof one);
+    ioctlsocket(*mine, FIONBIO, &on);
 }
 
 static void readiness(const char *backend)

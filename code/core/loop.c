@@ -182,6 +182,22 @@ unsigned loop_caps(const loop_t *loop) { return loop->be->caps; }
 const char *loop_name(const loop_t *loop) { return loop->be->name; }
 const char *loop_error(const loop_t *loop) { return loop->err; }
 
+int loop_reserve(void *arrp, size_t *cap, size_t need, size_t elem)
+{
+    void *arr, *grown;
+    if (need <= *cap)
+        return LOOP_OK;
+    size_t c = *cap ? *cap : 16;
+    while (c < need)
+        c *= 2;
+    memcpy(&arr, arrp, sizeof arr);
+    if (!(grown = realloc(arr, c * elem)))
+        return LOOP_ENOMEM;
+    memcpy(arrp, &grown, sizeof grown);
+    *cap = c;
+    return LOOP_OK;
+}
+
 /* ---- the fd table: a chained hash, since a Windows SOCKET is no small int */
 
 static size_t bucket_of(const loop_t *loop, loop_fd_t fd)
@@ -222,14 +238,8 @@ static struct loop_watch *watch_get(loop_t *loop, loop_fd_t fd)
     struct loop_watch *w = loop_watch_find(loop, fd);
     if (w)
         return w;
-    if (loop->nwatch + 1 > loop->fired_cap) {
-        size_t cap = loop->fired_cap ? loop->fired_cap * 2 : 64;
-        struct loop_fired *f = realloc(loop->fired, cap * sizeof *f);
-        if (!f)
-            return NULL;
-        loop->fired = f;
-        loop->fired_cap = cap;
-    }
+    if (loop_reserve(&loop->fired, &loop->fired_cap, loop->nwatch + 1, sizeof *loop->fired))
+        return NULL;
     if (loop->nwatch >= loop->nbuckets && table_grow(loop) != LOOP_OK)
         return NULL;
     if (!(w = calloc(1, sizeof *w)))

@@ -82,6 +82,10 @@ int loop_fail(loop_t *loop, int code, const char *fmt, ...)
 #endif
     ;
 
+/** Grow the array that @p arrp points to (capacity @p *cap elements of
+ *  @p elem bytes) to hold @p need, doubling. LOOP_OK or LOOP_ENOMEM. */
+int loop_reserve(void *arrp, size_t *cap, size_t need, size_t elem);
+
 /** The watch for @p fd, or NULL. */
 struct loop_watch *loop_watch_find(const loop_t *loop, loop_fd_t fd);
 

@@ -100,6 +100,27 @@ static struct iocp *iocp_of(loop_t *loop)
 
 HANDLE px_port(loop_t *loop) { return iocp_of(loop) ? iocp_of(loop)->port : NULL; }
 
+int px_tcp_pair(SOCKET *a, SOCKET *b)
+{
+    SOCKET l = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    struct sockaddr_in sa = {0};
+    int len = sizeof sa;
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    *a = *b = INVALID_SOCKET;
+    if (l != INVALID_SOCKET && !bind(l, (struct sockaddr *)&sa, sizeof sa) && !listen(l, 1) &&
+        !getsockname(l, (struct sockaddr *)&sa, &len) &&
+        (*a = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP)) != INVALID_SOCKET &&
+        !connect(*a, (struct sockaddr *)&sa, sizeof sa))
+        *b = accept(l, NULL, NULL);
+    closesocket(l);
+    if (*b == INVALID_SOCKET && *a != INVALID_SOCKET) {
+        closesocket(*a);
+        *a = INVALID_SOCKET;
+    }
+    return *b == INVALID_SOCKET ? -1 : 0;
+}
+
 int px_associate(loop_t *loop, SOCKET s)
 {
     struct iocp *c = iocp_of(loop);

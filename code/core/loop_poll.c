@@ -38,14 +38,8 @@ static int pl_set(loop_t *loop, loop_fd_t fd, unsigned old, unsigned mask)
     struct pl *p = loop->bk;
     struct loop_watch *w = loop_watch_find(loop, fd);
     if (old == 0) {                              /* a new fd: append */
-        if (p->n == p->cap) {
-            size_t cap = p->cap ? p->cap * 2 : 64;
-            pollfd_t *f = realloc(p->fds, cap * sizeof *f);
-            if (!f)
-                return loop_fail(loop, LOOP_ENOMEM, "poll: out of memory");
-            p->fds = f;
-            p->cap = cap;
-        }
+        if (loop_reserve(&p->fds, &p->cap, p->n + 1, sizeof *p->fds))
+            return loop_fail(loop, LOOP_ENOMEM, "poll: out of memory");
         w->slot = p->n++;
         p->fds[w->slot].fd = fd;
     }

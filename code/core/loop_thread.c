@@ -11,6 +11,7 @@
  */
 #ifdef _WIN32
 #include "iocp_impl.h"
+#include "proactor.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -30,27 +31,6 @@ struct sth {
     int outstanding;                /* a batch was handed to the loop */
 };
 
-static int pair(SOCKET *r, SOCKET *w)
-{
-    SOCKET l = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
-    struct sockaddr_in sa = {0};
-    int len = sizeof sa;
-    u_long on = 1;
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (l == INVALID_SOCKET || bind(l, (struct sockaddr *)&sa, sizeof sa) || listen(l, 1) ||
-        getsockname(l, (struct sockaddr *)&sa, &len))
-        return -1;
-    *w = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
-    if (connect(*w, (struct sockaddr *)&sa, sizeof sa))
-        return -1;
-    *r = accept(l, NULL, NULL);
-    closesocket(l);
-    ioctlsocket(*r, FIONBIO, &on);
-    ioctlsocket(*w, FIONBIO, &on);
-    return *r == INVALID_SOCKET ? -1 : 0;
-}
-
 static void wake(struct sth *t) { send(t->wake_w, "w", 1, 0); }
 
 /* tag::selector_thread */
@@ -67,9 +47,10 @@ static DWORD WINAPI helper(void *arg)
             break;
         EnterCriticalSection(&t->lock);        /* copy the interest set */
         size_t n = t->nwant;
-        if (n > cap) {
-            fds = realloc(fds, n * sizeof *fds);
-            cap = n;
+        if (loop_reserve(&fds, &cap, n, sizeof *fds)) {
+            LeaveCriticalSection(&t->lock);
+            Sleep(1);                          /* out of memory: try again */
+            continue;
         }
         memcpy(fds, t->want, n * sizeof *fds);
         LeaveCriticalSection(&t->lock);
@@ -108,11 +89,13 @@ static int st_init(loop_t *loop)
         return LOOP_ENOMEM;
     loop->bk = t;
     InitializeCriticalSection(&t->lock);
-    t->want = calloc(t->cap = 64, sizeof *t->want);
-    t->ready = calloc(t->ready_cap = 64, sizeof *t->ready);
-    if (iocp_open(loop, &t->base) || pair(&t->wake_r, &t->wake_w) || !t->want || !t->ready)
+    u_long on = 1;
+    if (iocp_open(loop, &t->base) || px_tcp_pair(&t->wake_w, &t->wake_r) ||
+        loop_reserve(&t->want, &t->cap, 1, sizeof *t->want))
         return loop_fail(loop, LOOP_ESYS, "selector thread: set-up failed (WSA %d)",
                          WSAGetLastError());
+    ioctlsocket(t->wake_r, FIONBIO, &on);
+    ioctlsocket(t->wake_w, FIONBIO, &on);
     t->want[0] = (WSAPOLLFD){t->wake_r, POLLRDNORM, 0};
     t->nwant = 1;
     t->go = CreateEventW(NULL, FALSE, FALSE, NULL);
@@ -150,17 +133,10 @@ static int st_set(loop_t *loop, loop_fd_t fd, unsigned old, unsigned mask)
     struct loop_watch *w = loop_watch_find(loop, fd);
     EnterCriticalSection(&t->lock);
     if (old == 0) {
-        if (t->nwant == t->cap) {
-            WSAPOLLFD *p = realloc(t->want, 2 * t->cap * sizeof *p);
-            struct loop_fired *r = realloc(t->ready, 2 * t->cap * sizeof *r);
-            if (p) t->want = p;
-            if (r) t->ready = r;
-            if (!p || !r) {
-                LeaveCriticalSection(&t->lock);
-                return loop_fail(loop, LOOP_ENOMEM, "selector thread: out of memory");
-            }
-            t->cap *= 2;
-            t->ready_cap = t->cap;
+        if (loop_reserve(&t->want, &t->cap, t->nwant + 1, sizeof *t->want) ||
+            loop_reserve(&t->ready, &t->ready_cap, t->nwant + 1, sizeof *t->ready)) {
+            LeaveCriticalSection(&t->lock);
+            return loop_fail(loop, LOOP_ENOMEM, "selector thread: out of memory");
         }
         w->slot = t->nwant++;
         t->want[w->slot].fd = fd;

@@ -51,6 +51,9 @@ int px_send(loop_t *loop, px_op_t *op, SOCKET s, const char *buf, ULONG len,
             px_done_cb cb, void *arg);
 /** CancelIoEx; the callback still comes, with ERROR_OPERATION_ABORTED. */
 int px_cancel(loop_t *loop, px_op_t *op);
+/** A connected loopback TCP pair: @p a connected to a listener, @p b accepted
+ *  from it (Windows has no socketpair). 0, or -1 with both set to INVALID_SOCKET. */
+int px_tcp_pair(SOCKET *a, SOCKET *b);
 /** The loop's completion port, for experiments with the raw API. */
 HANDLE px_port(loop_t *loop);
 

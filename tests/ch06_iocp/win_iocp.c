@@ -1,6 +1,5 @@
 /* What a completion port really does, printed as facts for the ch06 tests.
  * Usage: win_iocp.exe BASE_URL       Prints "FACT <name> <value>" lines. */
-#include "../common/win_pair.h"
 #include "../../code/core/curlx.h"
 #include "../../code/core/job.h"
 #include "../../code/core/proactor.h"
@@ -35,7 +34,7 @@ static void completion_is_not_readiness(void)
     SOCKET a, b;
     u_long avail = 0;
     HANDLE port = new_port();
-    tcp_pair(&a, &b);
+    px_tcp_pair(&a, &b);
     CreateIoCompletionPort((HANDLE)a, port, (ULONG_PTR)a, 0);
     send(b, "hello", 5, 0);
     Sleep(50);
@@ -61,7 +60,7 @@ static void wsarecv_takes_the_owners_bytes(void)
     DWORD flags = 0, bytes = 0, err = 0;
     OVERLAPPED ov = {0};
     u_long on = 1;
-    tcp_pair(&a, &b);
+    px_tcp_pair(&a, &b);
     CreateIoCompletionPort((HANDLE)a, port, (ULONG_PTR)a, 0);
     WSARecv(a, &wb, 1, NULL, &flags, &ov, NULL);   /* someone else's read, in flight */
     send(b, "hello", 5, 0);
@@ -162,7 +161,7 @@ static void zero_byte_recv_leaves_the_data(void)
     DWORD flags = 0, bytes = 99, err = 0;
     OVERLAPPED ov = {0};
     char buf[16];
-    tcp_pair(&a, &b);
+    px_tcp_pair(&a, &b);
     CreateIoCompletionPort((HANDLE)a, port, (ULONG_PTR)a, 0);
     WSARecv(a, &none, 1, NULL, &flags, &ov, NULL);   /* "tell me when there is data" */
     send(b, "abc", 3, 0);
@@ -183,7 +182,7 @@ static void zero_byte_send_when_full(void)
     u_long on = 1, off = 0;
     long filled = 0;
     int n;
-    tcp_pair(&a, &b);
+    px_tcp_pair(&a, &b);
     ioctlsocket(a, FIONBIO, &on);
     while ((n = send(a, chunk, sizeof chunk, 0)) > 0 && filled < (64L << 20))
         filled += n;
@@ -217,7 +216,7 @@ static int queued_after_immediate_success(BOOL skip)
     WSABUF wb = {sizeof buf, buf};
     DWORD flags = 0, got = 0, bytes = 0, err = 0;
     OVERLAPPED ov = {0};
-    tcp_pair(&a, &b);
+    px_tcp_pair(&a, &b);
     CreateIoCompletionPort((HANDLE)a, port, (ULONG_PTR)a, 0);
     if (skip)
         SetFileCompletionNotificationModes((HANDLE)a, FILE_SKIP_COMPLETION_PORT_ON_SUCCESS);
@@ -240,7 +239,7 @@ static void skip_completion_port_on_success(void)
 static void connectex_needs_a_bound_socket(void)
 {
     SOCKET a, b;
-    tcp_pair(&a, &b);                               /* only to learn a listening port */
+    px_tcp_pair(&a, &b);                               /* only to learn a listening port */
     closesocket(a);
     closesocket(b);
     SOCKET l = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
@@ -277,7 +276,7 @@ static void cancelled_recv_still_completes(void)
     WSABUF wb = {sizeof buf, buf};
     DWORD flags = 0, bytes = 0, err = 0;
     OVERLAPPED ov = {0};
-    tcp_pair(&a, &b);
+    px_tcp_pair(&a, &b);
     CreateIoCompletionPort((HANDLE)a, port, (ULONG_PTR)a, 0);
     WSARecv(a, &wb, 1, NULL, &flags, &ov, NULL);
     BOOL c = CancelIoEx((HANDLE)a, &ov);
@@ -298,7 +297,7 @@ static void batch_dequeue(void)
     DWORD flags = 0;
     HANDLE port = new_port();
     for (int i = 0; i < N; i++) {
-        tcp_pair(&a[i], &b[i]);
+        px_tcp_pair(&a[i], &b[i]);
         CreateIoCompletionPort((HANDLE)a[i], port, (ULONG_PTR)a[i], 0);
         wb[i].buf = buf[i];
         wb[i].len = sizeof buf[i];

@@ -1,9 +1,9 @@
 /* Facts about AFD poll and the two bridges, printed for the ch07 tests.
  * Usage: win_bridges.exe BASE_URL REFUSED_PORT     Prints "FACT <name> <value>". */
-#include "../common/win_pair.h"
 #include "../../code/core/afd.h"
 #include "../../code/core/job.h"
 #include "../../code/core/loop.h"
+#include "../../code/core/proactor.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -50,7 +50,7 @@ static void polls_are_one_shot(void)
 {
     SOCKET a, b;
     struct poll1 p = {0};
-    tcp_pair(&a, &b);
+    px_tcp_pair(&a, &b);
     SOCKET base = afd_base(a);
     afd_poll(&api, afd, base, AFD_POLL_RECEIVE, FALSE, &p.info, &p.iosb);
     send(b, "x", 1, 0);
@@ -70,7 +70,7 @@ static void exclusive_poll_displaces(const char *name, BOOL first_exclusive)
 {
     SOCKET a, b;
     struct poll1 p1 = {0}, p2 = {0};
-    tcp_pair(&a, &b);
+    px_tcp_pair(&a, &b);
     SOCKET base = afd_base(a);
     afd_poll(&api, afd, base, AFD_POLL_RECEIVE, first_exclusive, &p1.info, &p1.iosb);
     afd_poll(&api, afd, base, AFD_POLL_RECEIVE, TRUE, &p2.info, &p2.iosb);
@@ -89,7 +89,7 @@ static void close_completes_the_poll(void)
 {
     SOCKET a, b;
     struct poll1 p = {0};
-    tcp_pair(&a, &b);
+    px_tcp_pair(&a, &b);
     afd_poll(&api, afd, afd_base(a), AFD_POLL_RECEIVE | AFD_POLL_LOCAL_CLOSE, FALSE, &p.info,
              &p.iosb);
     closesocket(a);
@@ -106,7 +106,7 @@ static void cancelled_poll_completes(void)
     SOCKET a, b;
     struct poll1 p = {0};
     IO_STATUS_BLOCK c;
-    tcp_pair(&a, &b);
+    px_tcp_pair(&a, &b);
     afd_poll(&api, afd, afd_base(a), AFD_POLL_RECEIVE, FALSE, &p.info, &p.iosb);
     NTSTATUS r = api.cancel(afd, &p.iosb, &c);
     struct poll1 *d = next_done(1000);
@@ -161,7 +161,7 @@ static void count_only(loop_t *l, loop_fd_t fd, void *arg)
 static void level_triggered(const char *backend)
 {
     SOCKET a, b;
-    tcp_pair(&a, &b);
+    px_tcp_pair(&a, &b);
     loop_t *loop = loop_new(backend);
     level_calls = 0;
     send(b, "x", 1, 0);
@@ -178,7 +178,7 @@ static void level_triggered(const char *backend)
 static void remove_while_pending(const char *backend)
 {
     SOCKET a, b;
-    tcp_pair(&a, &b);
+    px_tcp_pair(&a, &b);
     loop_t *loop = loop_new(backend);
     calls = 0;
     loop_add_reader(loop, a, count, NULL);
@@ -198,8 +198,8 @@ static void remove_while_pending(const char *backend)
 static void close_while_pending(const char *backend)
 {
     SOCKET a, b, c, d;
-    tcp_pair(&a, &b);
-    tcp_pair(&c, &d);
+    px_tcp_pair(&a, &b);
+    px_tcp_pair(&c, &d);
     loop_t *loop = loop_new(backend);
     calls = 0;
     loop_add_reader(loop, a, count, NULL);
