@@ -48,17 +48,12 @@ static int ep_set(loop_t *loop, loop_fd_t fd, unsigned old, unsigned mask)
 {
     struct ep *e = loop->bk;
     struct loop_watch *w = loop_watch_find(loop, fd);
-    (void)old; (void)mask;
+    if (old == mask)            /* asked again: the fd may be a new one under an old number */
+        w->slot &= ~(size_t)3u; /* so forget what the kernel had, and ADD (or MOD) afresh */
     if (w->slot & EP_QUEUED)
         return LOOP_OK;
-    if (e->nchanges == e->changes_cap) {
-        size_t cap = e->changes_cap ? e->changes_cap * 2 : 64;
-        int *c = realloc(e->changes, cap * sizeof *c);
-        if (!c)
-            return loop_fail(loop, LOOP_ENOMEM, "epoll: out of memory");
-        e->changes = c;
-        e->changes_cap = cap;
-    }
+    if (loop_reserve(&e->changes, &e->changes_cap, e->nchanges + 1, sizeof *e->changes))
+        return loop_fail(loop, LOOP_ENOMEM, "epoll: out of memory");
     e->changes[e->nchanges++] = fd;
     w->slot |= EP_QUEUED;
     return LOOP_OK;

@@ -19,6 +19,7 @@ struct upoll {
     int fd;
     unsigned want, armed;        /* armed: the mask of the poll in flight, 0 = none */
     int gone, removing;
+    int stale;                   /* asked again: the poll in flight may hold an old file */
     struct rearm link;           /* on the all and dirty lists */
 };
 
@@ -59,7 +60,6 @@ static int up_set(loop_t *loop, loop_fd_t fd, unsigned old, unsigned mask)
     struct up *p = loop->bk;
     struct loop_watch *w = loop_watch_find(loop, fd);
     struct upoll *k = w->bk;
-    (void)old;
     if (!k) {
         if (!(k = calloc(1, sizeof *k)))
             return loop_fail(loop, LOOP_ENOMEM, "uring-poll: out of memory");
@@ -68,6 +68,7 @@ static int up_set(loop_t *loop, loop_fd_t fd, unsigned old, unsigned mask)
         w->bk = k;
     }
     k->want = mask;
+    k->stale |= old == mask && k->armed;  /* a closed fd's poll keeps the old file */
     if (mask == 0) {                 /* the loop forgets the fd; the kernel may not yet */
         k->gone = 1;
         w->bk = NULL;
@@ -82,7 +83,7 @@ static int update(loop_t *loop, struct up *p)
     for (struct rearm *r; (r = rearm_pop(&p->list));) {
         struct upoll *k = REARM_ENTRY(r, struct upoll);
         struct io_uring_sqe *sqe;
-        if (k->armed && (k->gone || k->want == 0)) {
+        if (k->armed && (k->gone || k->want == 0 || k->stale)) {
             if (k->removing)
                 continue;
             if (!(sqe = uring_sqe(&p->base)))
@@ -107,6 +108,7 @@ static int update(loop_t *loop, struct up *p)
             io_uring_prep_poll_add(sqe, k->fd, poll_mask(k->want));  /* one-shot */
             io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)k);
             k->armed = k->want;
+            k->stale = 0;
             p->inflight++;
         }
     }

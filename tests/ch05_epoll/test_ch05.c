@@ -71,21 +71,7 @@ Test(ch05_epoll, a_ready_fd_wakes_the_loop_at_once)
 
 Test(ch05_epoll, a_closed_and_reused_fd_number_can_be_watched_again)
 {
-    int a[2], b[2];
-    cr_assert_eq(pipe(a), 0);
-    loop_t *loop = loop_new("epoll");
-    cr_assert_eq(loop_add_reader(loop, a[0], on_ready, NULL), LOOP_OK);
-    int num = a[0];
-    close(a[0]);                      /* closed while watched: the kernel drops it */
-    close(a[1]);
-    cr_assert_eq(pipe(b), 0);
-    cr_assert_eq(b[0], num, "the fd number was not reused");
-    cr_expect_eq(loop_add_writer(loop, b[0], on_ready, NULL), LOOP_OK, "%s", loop_error(loop));
-    cr_expect_eq(loop_remove_reader(loop, b[0]), LOOP_OK);
-    cr_expect_eq(loop_remove_writer(loop, b[0]), LOOP_OK);
-    loop_free(loop);
-    close(b[0]);
-    close(b[1]);
+    t_reused_fd_number("epoll");
 }
 
 Test(ch05_epoll, selector_policy_picks_epoll_on_linux)

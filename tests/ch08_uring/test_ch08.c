@@ -230,3 +230,8 @@ Test(ch08_uring, the_uring_poll_loop_is_level_triggered)
     close(sv[0]);
     close(sv[1]);
 }
+
+Test(ch08_uring, a_closed_and_reused_fd_number_can_be_watched_again)
+{
+    t_reused_fd_number("uring-poll");
+}

@@ -123,3 +123,42 @@ void t_require_backend(const char *backend)
         cr_skip_test("the %s loop cannot start on this machine (see the line above)", backend);
     loop_free(loop);
 }
+
+/* ---- see t_reused_fd_number in testutil.h */
+static int reuse_hits;
+static loop_fd_t reuse_fd;
+static void reuse_ready(loop_t *loop, loop_fd_t fd, void *arg)
+{
+    (void)arg;
+    reuse_hits++;
+    reuse_fd = fd;
+    loop_stop(loop);
+}
+static void reuse_stop(loop_t *l, void *arg) { (void)arg; loop_stop(l); }
+
+void t_reused_fd_number(const char *backend)
+{
+    int a[2], b[2];
+    cr_assert_eq(pipe(a), 0);
+    loop_t *loop = loop_new(backend);
+    cr_assert_eq(loop_add_reader(loop, a[0], reuse_ready, NULL), LOOP_OK);
+    loop_call_later(loop, 0, reuse_stop, NULL);
+    loop_run(loop);                   /* one wait: now the kernel holds a[0] */
+    int num = a[0];
+    close(a[0]);                      /* closed while watched; its peer stays open */
+    cr_assert_eq(pipe(b), 0);
+    cr_assert_eq(b[0], num, "the fd number was not reused");
+    /* the loop still has a watch for this number; watching it again must reach the kernel */
+    cr_expect_eq(loop_add_reader(loop, b[0], reuse_ready, NULL), LOOP_OK, "%s", loop_error(loop));
+    cr_assert_eq(write(b[1], "x", 1), 1);
+    loop_call_later(loop, 2000, reuse_stop, NULL);   /* a safety net */
+    reuse_hits = 0;
+    cr_expect_eq(loop_run(loop), LOOP_OK, "%s", loop_error(loop));
+    cr_expect_eq(reuse_hits, 1, "the reused fd never fired");
+    cr_expect_eq(reuse_fd, num);
+    loop_free(loop);
+    close(a[1]);
+    close(b[0]);
+    close(b[1]);
+}
+

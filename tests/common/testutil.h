@@ -20,6 +20,11 @@ unsigned short t_free_port(void);       /* a loopback port with no listener */
 int t_run(const char *prog, const char *const args[], char *out, size_t outlen,
           char *err, size_t errlen, int timeout_s);
 
+/* Watch an fd, close it, get its number back for a new pipe, watch it again:
+ * the new pipe must fire. For backends that keep kernel-side state (epoll,
+ * uring-poll), where the old registration can hide the new file. */
+void t_reused_fd_number(const char *backend);
+
 /* Raise RLIMIT_NOFILE's soft limit toward @want; returns what it is now. */
 long t_raise_nofile(long want);
 
