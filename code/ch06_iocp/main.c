@@ -1,6 +1,7 @@
 /* ch06: the proactor. An HTTP GET over IOCP works (the proactor owns the
- * socket); libcurl on the same loop is refused at attach, fails when forced
- * past that, and works once the policy picks a selector loop.
+ * socket); libcurl on the same loop is refused at attach; forced past that,
+ * it floods and stalls when the refusals are swallowed (curl_cffi 0.5.x),
+ * aborts cleanly when they are returned; the selector policy makes it work.
  * Requires: windows
  * Run: make ch06   (under Wine)   or   ch06.exe http://127.0.0.1:PORT */
 #include "../core/curlx.h"
@@ -76,7 +77,8 @@ static int proactor_get(const char *host, unsigned short port, const char *path)
     return g.error == 0 && g.total > 0 ? 0 : 1;
 }
 
-/* ---- 2-4. libcurl on the default loop, forced, and with the policy fix */
+/* ---- 2-6. libcurl on the default loop: refused, the seed's flood (void
+ * callback, with and without the forced tick), the clean abort, the fix */
 
 static void on_done(CURL *easy, CURLcode result, void *arg)
 {
@@ -84,12 +86,23 @@ static void on_done(CURL *easy, CURLcode result, void *arg)
     job_finish(easy, result);
 }
 
+/* In void mode the glue reports each refused request here, as cffi printed
+ * "Exception ignored" for each NotImplementedError curl_cffi 0.5.x swallowed. */
+static void on_trace(const char *event, void *arg)
+{
+    (void)arg;
+    if (strncmp(event, "ignored: ", 9) == 0)
+        printf("   %s\n", event);
+}
+
+#define BATCH 4
+
 static int curl_on(const char *what, unsigned flags, const char *url)
 {
     char err[512];
-    struct job j = {.url = url};
-    struct job_opts o = {5000, NULL, 0};
-    loop_t *loop = loop_new(NULL);               /* whatever the policy says */
+    struct job jobs[BATCH] = {{0}};
+    struct job_opts o = {3000, NULL, 0};          /* the flood stalls: keep it short */
+    loop_t *loop = loop_new(NULL);                /* whatever the policy says */
     curlx_t *cx = curlx_attach(loop, on_done, NULL, flags, err, sizeof err);
     printf("%s on the '%s' loop:\n", what, loop_name(loop));
     if (!cx) {
@@ -97,15 +110,29 @@ static int curl_on(const char *what, unsigned flags, const char *url)
         loop_free(loop);
         return 1;
     }
-    curlx_add(cx, job_easy(&j, &o));
+    curlx_trace(cx, on_trace, NULL);
+    uint64_t t0 = loop_now_ms();
+    for (int i = 0; i < BATCH; i++) {
+        jobs[i].url = url;
+        curlx_add(cx, job_easy(&jobs[i], &o));
+    }
     loop_run(loop);
-    printf("   transfer: CURLcode %d (%s), HTTP %ld, %zu bytes\n", (int)j.result,
-           curl_easy_strerror(j.result), j.status, j.bytes);
+    int ok = 0;
+    for (int i = 0; i < BATCH; i++) {
+        struct job *j = &jobs[i];
+        ok += job_ok(j);
+        printf("   transfer %d: CURLcode %d (%s), HTTP %ld, %zu bytes, %llu ms\n", i + 1,
+               (int)j->result, curl_easy_strerror(j->result), j->status, j->bytes,
+               (unsigned long long)(j->end_ms - j->start_ms));
+    }
+    printf("   %d/%d ok in %llu ms; refused requests %zu; CURLMcode %d (%s)\n", ok, BATCH,
+           (unsigned long long)(loop_now_ms() - t0), curlx_refusals(cx), (int)curlx_mcode(cx),
+           curl_multi_strerror(curlx_mcode(cx)));
     if (curlx_error(cx)[0])
         printf("   glue: %s\n", curlx_error(cx));
     curlx_free(cx);
     loop_free(loop);
-    return job_ok(&j) ? 0 : 1;
+    return ok == BATCH ? 0 : 1;
 }
 
 int main(int argc, char **argv)
@@ -117,12 +144,16 @@ int main(int argc, char **argv)
         return 2;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);     /* also WSAStartup */
-    snprintf(url, sizeof url, "%s/bytes/1000", argv[1]);
     int bad = proactor_get(host, (unsigned short)port, "/bytes/1000");
+    snprintf(url, sizeof url, "%s/delay/300", argv[1]);
     bad += !curl_on("2. libcurl", 0, url);                     /* expected: refused */
-    bad += !curl_on("3. libcurl forced past the check", CURLX_FORCE, url);
+    bad += !curl_on("3. curl_cffi 0.5.x's flood: forced, refusals ignored (void callback)",
+                    CURLX_FORCE | CURLX_VOID_CALLBACK, url);
+    bad += !curl_on("4. the same, with curl_cffi 0.5.x's forced timeout every second",
+                    CURLX_FORCE | CURLX_VOID_CALLBACK | CURLX_TICK_1S, url);
+    bad += !curl_on("5. forced, the glue returns -1 (this project's glue)", CURLX_FORCE, url);
     loop_policy_set(LOOP_POLICY_SELECTOR);                     /* the seed's workaround */
-    bad += curl_on("4. libcurl after loop_policy_set(LOOP_POLICY_SELECTOR)", 0, url);
+    bad += curl_on("6. libcurl after loop_policy_set(LOOP_POLICY_SELECTOR)", 0, url);
     curl_global_cleanup();
     return bad ? 1 : 0;
 }

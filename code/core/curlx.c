@@ -10,6 +10,10 @@ struct curlx {
     loop_t *loop;
     CURLM *multi;
     uint64_t timer;          /* the one libcurl timer, 0 when unset */
+    uint64_t tick;           /* CURLX_TICK_1S's timer, 0 when unset */
+    unsigned flags;
+    CURLMcode mcode;         /* the first error libcurl returned */
+    size_t refusals;         /* socket requests the loop refused */
     curlx_done_cb done;
     void *arg;
     CURL **live;             /* transfers added and not done, to abort them */
@@ -63,6 +67,8 @@ static void check_done(curlx_t *cx)
 /* The loop refused a socket: libcurl has aborted every transfer, so end them. */
 static void abort_all(curlx_t *cx, CURLMcode mc)
 {
+    if (cx->mcode == CURLM_OK)
+        cx->mcode = mc;
     if (!cx->err[0])
         snprintf(cx->err, sizeof cx->err, "curl_multi_socket_action: %s",
                  curl_multi_strerror(mc));
@@ -97,9 +103,19 @@ static void on_timeout(loop_t *l, void *arg)
     curlx_t *cx = arg;
     (void)l;
     cx->timer = 0;
+    trace(cx, "timeout fired");
     action(cx, CURL_SOCKET_TIMEOUT, 0);
 }
 /* end::curlx_action */
+
+/* CURLX_TICK_1S: curl_cffi 0.5.x's forced timeout, every second. */
+static void on_tick(loop_t *l, void *arg)
+{
+    curlx_t *cx = arg;
+    cx->tick = cx->nlive ? loop_call_later(l, 1000, on_tick, cx) : 0;
+    trace(cx, "tick");
+    action(cx, CURL_SOCKET_TIMEOUT, 0);
+}
 
 /* tag::curlx_on_socket */
 /* CURLMOPT_SOCKETFUNCTION: what libcurl wants watched on one socket. */
@@ -121,8 +137,13 @@ static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *s
         loop_remove_writer(cx->loop, fd);
     /* CURL_POLL_REMOVE: stop watching; libcurl may keep the socket open. */
     if (rc != LOOP_OK) {
+        cx->refusals++;
         snprintf(cx->err, sizeof cx->err, "%s loop cannot watch socket %ld: %s",
                  loop_name(cx->loop), (long)s, loop_error(cx->loop));
+        if (cx->flags & CURLX_VOID_CALLBACK) {  /* curl_cffi 0.5.x: printed, not returned */
+            trace(cx, "ignored: %s", cx->err);
+            return 0;
+        }
         return -1;                              /* libcurl aborts the transfers */
     }
     return 0;
@@ -168,6 +189,7 @@ curlx_t *curlx_attach(loop_t *loop, curlx_done_cb done, void *arg,
     cx->loop = loop;
     cx->done = done;
     cx->arg = arg;
+    cx->flags = flags;
     curl_multi_setopt(cx->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
     curl_multi_setopt(cx->multi, CURLMOPT_SOCKETDATA, cx);
     curl_multi_setopt(cx->multi, CURLMOPT_TIMERFUNCTION, on_timer);
@@ -188,11 +210,15 @@ CURLMcode curlx_add(curlx_t *cx, CURL *easy)
     CURLMcode mc = curl_multi_add_handle(cx->multi, easy);
     if (mc == CURLM_OK)
         cx->live[cx->nlive++] = easy;
+    if (mc == CURLM_OK && (cx->flags & CURLX_TICK_1S) && !cx->tick)
+        cx->tick = loop_call_later(cx->loop, 1000, on_tick, cx);
     return mc;
 }
 
 size_t curlx_pending(const curlx_t *cx) { return cx->nlive; }
 const char *curlx_error(const curlx_t *cx) { return cx->err; }
+CURLMcode curlx_mcode(const curlx_t *cx) { return cx->mcode; }
+size_t curlx_refusals(const curlx_t *cx) { return cx->refusals; }
 CURLM *curlx_multi(curlx_t *cx) { return cx->multi; }
 
 void curlx_trace(curlx_t *cx, curlx_trace_cb cb, void *arg)
@@ -211,6 +237,8 @@ void curlx_free(curlx_t *cx)
     curl_multi_cleanup(cx->multi);
     if (cx->timer)
         loop_cancel(cx->loop, cx->timer);
+    if (cx->tick)
+        loop_cancel(cx->loop, cx->tick);
     free(cx->live);
     free(cx);
 }

@@ -23,6 +23,14 @@ typedef void (*curlx_trace_cb)(const char *event, void *arg);
 
 /** Attach even to a loop without LOOP_CAP_FD_WATCH, to see it fail. */
 #define CURLX_FORCE 1u
+/** curl_cffi 0.5.x's mistake, for chapter 6: its socket callback was declared
+ *  void, so a refused add_reader was printed ("Exception ignored") and libcurl
+ *  was told 0, success. With this flag the glue does the same: it reports each
+ *  refusal to the trace callback as "ignored: ..." and returns 0. */
+#define CURLX_VOID_CALLBACK 2u
+/** curl_cffi 0.5.x also called socket_action(CURL_SOCKET_TIMEOUT) every
+ *  second, whatever libcurl's timer said; this flag adds that tick. */
+#define CURLX_TICK_1S 4u
 
 /** Attach libcurl to @p loop. Refuses a loop that cannot watch fds unless
  *  @p flags has #CURLX_FORCE: NULL, with the reason and the fixes in @p err. */
@@ -36,6 +44,10 @@ size_t curlx_pending(const curlx_t *cx);
 void curlx_trace(curlx_t *cx, curlx_trace_cb cb, void *arg);
 /** Why the glue failed, or "" (e.g. the loop refused add_reader). */
 const char *curlx_error(const curlx_t *cx);
+/** The first CURLMcode other than CURLM_OK that libcurl returned, or CURLM_OK. */
+CURLMcode curlx_mcode(const curlx_t *cx);
+/** How many socket requests the loop refused (each one a line in void mode). */
+size_t curlx_refusals(const curlx_t *cx);
 /** The multi handle, for options such as CURLMOPT_MAX_HOST_CONNECTIONS. */
 CURLM *curlx_multi(curlx_t *cx);
 /** Detach: removes what is left, runs libcurl's cleanup callbacks, frees. */

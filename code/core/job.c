@@ -85,9 +85,11 @@ static void on_done(CURL *easy, CURLcode result, void *arg)
     job_finish(easy, result);
 }
 
+/* "socket ..." and "timer ..." are libcurl's requests; the rest is the glue's. */
 static void on_trace(const char *event, void *arg)
 {
-    fprintf(arg, "  libcurl: %s\n", event);
+    int asked = strncmp(event, "socket ", 7) == 0 || strncmp(event, "timer ", 6) == 0;
+    fprintf(arg, "  %s: %s\n", asked ? "libcurl" : "glue", event);
 }
 
 /* tag::job_run_loop */

@@ -93,16 +93,8 @@ Test(ch04_poll, program_runs_on_poll, .init = tsrv_up, .fini = tsrv_down, .timeo
 #define WINE_CASE(backend, name) \
     Test(ch04_poll, wine_##backend##_##name, .init = tsrv_up, .fini = tsrv_down, .timeout = 700) \
     { wine_contract_case(#backend, #name); }
-#define WINE_CONTRACT(backend) \
-    WINE_CASE(backend, contract_bytes_and_status_are_right) \
-    WINE_CASE(backend, contract_concurrent_delays_beat_serial) \
-    WINE_CASE(backend, contract_one_failure_leaves_others_alone) \
-    WINE_CASE(backend, contract_every_result_is_reported_once) \
-    WINE_CASE(backend, contract_stall_times_out_without_hanging) \
-    WINE_CASE(backend, contract_drip_arrives_whole) \
-    WINE_CASE(backend, contract_malformed_url_is_reported)
-WINE_CONTRACT(select)
-WINE_CONTRACT(wsapoll)
+CONTRACT_CASES(WINE_CASE, select)
+CONTRACT_CASES(WINE_CASE, wsapoll)
 
 /* ---- Winsock facts, as Wine shows them */
 static const char *fact(const char *name, char *line, size_t len)

@@ -20,18 +20,12 @@ static const char *fact(const char *name, char *line, size_t len)
     Test(ch07_bridges, test) { char l[256]; cr_expect_str_eq(fact(name, l, sizeof l), want); }
 
 /* ---- the unchanged transfer contract on both bridges */
-#define WINE_CASE(backend, id, name) \
-    Test(ch07_bridges, wine_##id##_##name) { wine_contract_case(backend, #name); }
-#define WINE_CONTRACT(backend, id) \
-    WINE_CASE(backend, id, contract_bytes_and_status_are_right) \
-    WINE_CASE(backend, id, contract_concurrent_delays_beat_serial) \
-    WINE_CASE(backend, id, contract_one_failure_leaves_others_alone) \
-    WINE_CASE(backend, id, contract_every_result_is_reported_once) \
-    WINE_CASE(backend, id, contract_stall_times_out_without_hanging) \
-    WINE_CASE(backend, id, contract_drip_arrives_whole) \
-    WINE_CASE(backend, id, contract_malformed_url_is_reported)
-WINE_CONTRACT("iocp-thread", thread)
-WINE_CONTRACT("iocp-afd", afd)
+#define WINE_THREAD(_, name) \
+    Test(ch07_bridges, wine_thread_##name) { wine_contract_case("iocp-thread", #name); }
+#define WINE_AFD(_, name) \
+    Test(ch07_bridges, wine_afd_##name) { wine_contract_case("iocp-afd", #name); }
+CONTRACT_CASES(WINE_THREAD, _)
+CONTRACT_CASES(WINE_AFD, _)
 
 /* ---- AFD facts */
 Test(ch07_bridges, wine_is_7_13_or_later_for_afd_poll)

@@ -3,6 +3,7 @@
 #include "../../code/core/loop.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +145,32 @@ static int contract_one_failure_leaves_others_alone(const struct contract_env *e
     return 0;
 }
 
+/* A refused connect must wake the loop at once: the backend has to turn the
+ * error into readiness (Winsock select's except set, WSAPoll's POLLERR, AFD's
+ * CONNECT_FAIL). Without that, libcurl still notices, but only when its own
+ * 200 ms connect timer fires and it polls the socket itself. Best of three,
+ * so one slow moment on a busy machine does not fail it. */
+static int contract_refused_connect_is_reported_at_once(const struct contract_env *env,
+                                                        char *why, size_t len)
+{
+    uint64_t best = UINT64_MAX;
+    for (int round = 0; round < 3; round++) {
+        struct batch b = {0};
+        add_refused(&b, env);
+        if (run(&b, env, 20000, NULL, why, len))
+            return 1;
+        EXPECT(b.jobs[0].result == CURLE_COULDNT_CONNECT,
+               "refused port gave %d (%s), expected CURLE_COULDNT_CONNECT",
+               (int)b.jobs[0].result, b.jobs[0].error);
+        uint64_t took = b.jobs[0].end_ms - b.jobs[0].start_ms;
+        if (took < best)
+            best = took;
+    }
+    EXPECT(best < 150, "a refused connect took %llu ms at best of 3; libcurl's own "
+           "200 ms connect check found it, not the loop", (unsigned long long)best);
+    return 0;
+}
+
 static int contract_every_result_is_reported_once(const struct contract_env *env, char *why, size_t len)
 {
     struct batch *b = calloc(1, sizeof *b);
@@ -209,10 +236,10 @@ static int contract_malformed_url_is_reported(const struct contract_env *env, ch
 }
 
 typedef int (*contract_fn)(const struct contract_env *, char *, size_t);
-#define AS_NAME(c) #c,
-#define AS_FN(c) c,
-const char *const contract_names[] = {CONTRACT_CASES(AS_NAME) NULL};
-static const contract_fn contract_fns[] = {CONTRACT_CASES(AS_FN) NULL};
+#define AS_NAME(ctx, c) #c,
+#define AS_FN(ctx, c) c,
+const char *const contract_names[] = {CONTRACT_CASES(AS_NAME, _) NULL};
+static const contract_fn contract_fns[] = {CONTRACT_CASES(AS_FN, _) NULL};
 
 int contract_run(const char *name, const struct contract_env *env, char *why, size_t len)
 {

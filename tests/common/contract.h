@@ -18,13 +18,15 @@ int contract_run(const char *name, const struct contract_env *env, char *why, si
 /* The case names, NULL-terminated, in the order a report lists them. */
 extern const char *const contract_names[];
 
-#define CONTRACT_CASES(X) \
-    X(contract_bytes_and_status_are_right) \
-    X(contract_concurrent_delays_beat_serial) \
-    X(contract_one_failure_leaves_others_alone) \
-    X(contract_every_result_is_reported_once) \
-    X(contract_stall_times_out_without_hanging) \
-    X(contract_drip_arrives_whole) \
-    X(contract_malformed_url_is_reported)
+/* Every case, for X(ctx, name): ctx is passed through unchanged. */
+#define CONTRACT_CASES(X, ctx) \
+    X(ctx, contract_bytes_and_status_are_right) \
+    X(ctx, contract_concurrent_delays_beat_serial) \
+    X(ctx, contract_one_failure_leaves_others_alone) \
+    X(ctx, contract_refused_connect_is_reported_at_once) \
+    X(ctx, contract_every_result_is_reported_once) \
+    X(ctx, contract_stall_times_out_without_hanging) \
+    X(ctx, contract_drip_arrives_whole) \
+    X(ctx, contract_malformed_url_is_reported)
 
 #endif

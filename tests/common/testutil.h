@@ -41,13 +41,11 @@ void t_require_backend(const char *backend);
     }
 
 /* Every contract case as one Criterion test in @suite. */
-#define CONTRACT_SUITE(suite, runner, backend)                               \
-    CONTRACT_TEST(suite, contract_bytes_and_status_are_right, runner, backend) \
-    CONTRACT_TEST(suite, contract_concurrent_delays_beat_serial, runner, backend) \
-    CONTRACT_TEST(suite, contract_one_failure_leaves_others_alone, runner, backend) \
-    CONTRACT_TEST(suite, contract_every_result_is_reported_once, runner, backend) \
-    CONTRACT_TEST(suite, contract_stall_times_out_without_hanging, runner, backend) \
-    CONTRACT_TEST(suite, contract_drip_arrives_whole, runner, backend)        \
-    CONTRACT_TEST(suite, contract_malformed_url_is_reported, runner, backend)
+#define CONTRACT_SUITE(suite, runner, backend) \
+    CONTRACT_CASES(CONTRACT_EACH_, (suite, runner, backend))
+#define CONTRACT_EACH_(ctx, name) CONTRACT_EACH_X_(name, CONTRACT_UNPACK_ ctx)
+#define CONTRACT_UNPACK_(suite, runner, backend) suite, runner, backend
+#define CONTRACT_EACH_X_(...) CONTRACT_EACH_Y_(__VA_ARGS__)
+#define CONTRACT_EACH_Y_(name, suite, runner, backend) CONTRACT_TEST(suite, name, runner, backend)
 
 #endif

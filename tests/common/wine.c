@@ -88,7 +88,14 @@ void wine_contract_case(const char *backend, const char *name)
     char port[16], prefix[160], line[600];
     wine_require("win_contract.exe");
     snprintf(port, sizeof port, "%u", t_refused_port);
-    const char *args[] = {t_base, port, "select", "wsapoll", "iocp-thread", "iocp-afd", NULL};
+    /* WINE_CONTRACT_BACKENDS: the breakers run only the backend they break */
+    char only[64];
+    const char *args[8] = {t_base, port, "select", "wsapoll", "iocp-thread", "iocp-afd", NULL};
+    const char *env = getenv("WINE_CONTRACT_BACKENDS");
+    if (env && *env && sscanf(env, "%63s", only) == 1) {
+        args[2] = only;
+        args[3] = NULL;
+    }
     const char *out = wine_output("win_contract.exe", args);
     cr_assert_not_null(out);
     snprintf(prefix, sizeof prefix, "CASE %s %s ", backend, name);

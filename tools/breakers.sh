@@ -1,0 +1,95 @@
+#!/bin/sh
+# The breakers: for each mechanism a chapter explains, a one-line patch under
+# tests/breakers/ that removes it. Each is built into one scratch tree
+# (build/brk, with the exercise machinery: EX_REPLACE/EX_WITH), and the tests
+# it names must then FAIL; the same tests pass in the ordinary run.
+#
+# A breaker's first lines, before the diff (patch ignores them):
+#   Breaks: what the patch removes, in a reader's words
+#   Tests:  suite/test ...      (each must fail with the patch applied)
+#   Exes:   win_contract ...    (Windows programs to rebuild; optional)
+#   Backends: select ...        (win_contract's backends; optional)
+#
+# Usage: tools/breakers.sh [NAME...]     (default: every tests/breakers/*.patch)
+# Prints one line per breaker and "breakers: M run, all caught" (exit 0), or
+# names the survivors (exit 1).
+set -u
+cd "$(dirname "$0")/.."
+out=build/brk
+mkdir -p "$out/patched"
+log="$out/breakers.log"
+: > "$log"
+
+if [ $# -eq 0 ]; then
+    set -- $(ls tests/breakers/*.patch 2>/dev/null | sed 's|.*/||; s|\.patch$||')
+fi
+[ $# -gt 0 ] || { echo "breakers: none in tests/breakers" >&2; exit 1; }
+
+field() { sed -n "s/^$1: *//p" "$2" | head -1; }
+have_win=$(command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 && command -v wine >/dev/null 2>&1 && echo yes)
+
+run=0; caught=0; skipped=0; survivors=""
+for name in "$@"; do
+    p="tests/breakers/$name.patch"
+    [ -f "$p" ] || { echo "breakers: no $p" >&2; survivors="$survivors $name"; continue; }
+    file=$(sed -n 's|^+++ b/\([^	 ]*\).*|\1|p' "$p" | head -1)
+    tests=$(field Tests "$p")
+    exes=$(field Exes "$p")
+    backends=$(field Backends "$p")
+    id=$(echo "$tests" | sed 's/^\(ch[0-9]*\)_.*/\1/')
+    if [ -z "$file" ] || [ -z "$tests" ] || [ $(sed -n 's|^+++ b/||p' "$p" | wc -l) -ne 1 ]; then
+        echo "breaker $name: needs a Tests: line and a diff of exactly one file" >&2
+        survivors="$survivors $name"; continue
+    fi
+    if [ -n "$exes" ] && [ "$have_win" != yes ]; then
+        echo "breaker $name: skipped (needs mingw-w64 and Wine)"; skipped=$((skipped + 1)); continue
+    fi
+    patched="$out/patched/$(basename "$file")"
+    if ! patch -s -o "$patched" "$file" "$p" >> "$log" 2>&1; then
+        echo "breaker $name: the patch no longer applies to $file" >&2
+        survivors="$survivors $name"; continue
+    fi
+    run=$((run + 1))
+    targets="progs $out/tests/test-$id"
+    [ -n "$exes" ] && targets="$targets win"
+    t0=$(date +%s)
+    if ! make --no-print-directory VARIANT=brk EX_REPLACE="$file" EX_WITH="$patched" \
+            ${exes:+WIN_EXES="$exes"} $targets >> "$log" 2>&1; then
+        echo "breaker $name: the broken tree does not build (see $log)" >&2
+        survivors="$survivors $name"
+    else
+        suite=${tests%%/*}
+        filter="$suite/@($(echo "$tests" | tr ' ' '\n' | sed 's|^.*/||' | paste -sd'|'))"
+        res="$out/run-$name.txt"
+        rm -rf "$out/win/results"
+        WINE_CONTRACT_BACKENDS="$backends" timeout 600 "$out/tests/test-$id" --filter "$filter" \
+            -j2 --verbose > "$res" 2>&1
+        syn=$(grep 'Synthesis:' "$res" | tail -1)
+        tested=$(echo "$syn" | sed -n 's/.*Tested: \([0-9]*\).*/\1/p')
+        pass=$(echo "$syn" | sed -n 's/.*Passing: \([0-9]*\).*/\1/p')
+        want=$(echo "$tests" | wc -w)
+        failed=$(sed -n 's/^\[\(FAIL\|----\)\] \([a-z0-9_]*::[a-z0-9_]*\).*/\2/p' "$res" | sort -u | tr '\n' ' ')
+        if [ -z "$syn" ]; then
+            verdict="caught (the test program crashed or hung)"; caught=$((caught + 1))
+        elif [ "${tested:-0}" -lt "$want" ]; then
+            verdict="NOT RUN: $tested of $want named tests exist (see $res)"
+            survivors="$survivors $name"
+        elif [ "$pass" -lt "$tested" ]; then
+            verdict="caught by $((tested - pass)) of $tested"; caught=$((caught + 1))
+        else
+            verdict="SURVIVED: all $tested tests pass with the mechanism removed"
+            survivors="$survivors $name"
+        fi
+        echo "breaker $name: $verdict ($(( $(date +%s) - t0 )) s)"
+    fi
+    # put the tree back: the next breaker rebuilds the original object and programs
+    rm -f "$out/obj/${file%.c}.o"
+    for e in $exes; do rm -f "$out/win/bin/$e.exe"; done
+done
+
+if [ -n "$survivors" ]; then
+    echo "breakers: $run run, $caught caught; NOT caught:$survivors (log: $log)"
+    exit 1
+fi
+echo "breakers: $run run, all caught${skipped:+, $skipped skipped}" | sed 's/, 0 skipped//'
+exit 0
