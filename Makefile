@@ -16,13 +16,13 @@ CC       ?= cc
 PKGS     := libcurl libmicrohttpd libuv
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 CFLAGS   := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O2 \
-            $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(if $(filter asan,$(VARIANT)),$(SAN) -O1 -DSANITIZED)
+            $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(if $(filter %asan,$(VARIANT)),$(SAN) -O1 -DSANITIZED)
 LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 ifeq ($(shell pkg-config --exists liburing 2>/dev/null && echo yes),yes)
 CFLAGS   += -DLOOP_HAVE_URING $(shell pkg-config --cflags liburing)
 LDLIBS   += $(shell pkg-config --libs liburing)
 endif
-LDFLAGS  := $(if $(filter asan,$(VARIANT)),$(SAN))
+LDFLAGS  := $(if $(filter %asan,$(VARIANT)),$(SAN))
 TESTLIBS := $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
 
 # A chapter's main.c may say "Requires: linux" (or uring); the build reads it.

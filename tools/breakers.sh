@@ -9,16 +9,17 @@
 #   Tests:  suite/test ...      (each must fail with the patch applied)
 #   Exes:   win_contract ...    (Windows programs to rebuild; optional)
 #   Backends: select ...        (win_contract's backends; optional)
+#   Variant: asan               (build the broken tree with ASan+UBSan; optional)
 #
 # Usage: tools/breakers.sh [NAME...]     (default: every tests/breakers/*.patch)
 # Prints one line per breaker and "breakers: M run, all caught" (exit 0), or
 # names the survivors (exit 1).
 set -u
 cd "$(dirname "$0")/.."
-out=build/brk
-mkdir -p "$out/patched"
-log="$out/breakers.log"
+log=build/brk/breakers.log
+mkdir -p build/brk
 : > "$log"
+export ASAN_OPTIONS="detect_leaks=0:abort_on_error=0" UBSAN_OPTIONS="halt_on_error=1"
 
 if [ $# -eq 0 ]; then
     set -- $(ls tests/breakers/*.patch 2>/dev/null | sed 's|.*/||; s|\.patch$||')
@@ -36,6 +37,9 @@ for name in "$@"; do
     tests=$(field Tests "$p")
     exes=$(field Exes "$p")
     backends=$(field Backends "$p")
+    variant=brk$( [ "$(field Variant "$p")" = asan ] && echo -asan)
+    out=build/$variant
+    mkdir -p "$out/patched"
     id=$(echo "$tests" | sed 's/^\(ch[0-9]*\)_.*/\1/')
     if [ -z "$file" ] || [ -z "$tests" ] || [ $(sed -n 's|^+++ b/||p' "$p" | wc -l) -ne 1 ]; then
         echo "breaker $name: needs a Tests: line and a diff of exactly one file" >&2
@@ -53,7 +57,7 @@ for name in "$@"; do
     targets="progs $out/tests/test-$id"
     [ -n "$exes" ] && targets="$targets win"
     t0=$(date +%s)
-    if ! make --no-print-directory VARIANT=brk EX_REPLACE="$file" EX_WITH="$patched" \
+    if ! make --no-print-directory VARIANT="$variant" EX_REPLACE="$file" EX_WITH="$patched" \
             ${exes:+WIN_EXES="$exes"} $targets >> "$log" 2>&1; then
         echo "breaker $name: the broken tree does not build (see $log)" >&2
         survivors="$survivors $name"

@@ -86,6 +86,33 @@ Test(ch03_select, removing_a_reader_inside_its_callback_is_safe)
     loop_free(loop);
 }
 
+static int writer_calls;
+static void count_writer(loop_t *l, loop_fd_t fd, void *arg) { (void)l; (void)fd; (void)arg; writer_calls++; }
+static void remove_both(loop_t *loop, loop_fd_t fd, void *arg)
+{
+    (void)arg;
+    loop_remove_reader(loop, fd);
+    loop_remove_writer(loop, fd);             /* the watch is freed here */
+}
+
+/* Readable and writable at once; the reader removes both: the writer must not
+ * run, and dispatch must not touch the freed watch (ASan checks that). */
+Test(ch03_select, a_reader_that_removes_its_writer_stops_the_writer)
+{
+    int sv[2];
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    cr_assert_eq(write(sv[1], "x", 1), 1);
+    loop_t *loop = loop_new("select");
+    writer_calls = 0;
+    loop_add_reader(loop, sv[0], remove_both, NULL);
+    loop_add_writer(loop, sv[0], count_writer, NULL);
+    cr_expect_eq(loop_run(loop), LOOP_OK);
+    cr_expect_eq(writer_calls, 0, "the removed writer ran %d times", writer_calls);
+    loop_free(loop);
+    close(sv[0]);
+    close(sv[1]);
+}
+
 Test(ch03_select, removing_an_unknown_fd_is_harmless)
 {
     loop_t *loop = loop_new("select");
@@ -145,22 +172,45 @@ static void done_record(CURL *easy, CURLcode rc, void *arg)
     curl_easy_cleanup(easy);
 }
 
+static CURLcode results[2];
+static void done_nth(CURL *easy, CURLcode rc, void *arg)
+{
+    (void)arg;
+    long i = 0;
+    curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&i);
+    results[i] = rc;
+    curl_easy_cleanup(easy);
+}
+
+/* The glue's -1 reaches libcurl, which aborts every transfer in the multi at
+ * once (libcurl 7.81.0 and later): CURLM_ABORTED_BY_CALLBACK is libcurl's
+ * verdict, CURLE_ABORTED_BY_CALLBACK on each transfer the glue's. */
 Test(ch03_select, transfer_on_a_socket_above_fd_setsize_fails_clearly, .init = tsrv_up,
      .fini = tsrv_down, .timeout = 30)
 {
     static int fds[FD_SETSIZE + 16];
     int n = fill_below_fd_setsize(fds, FD_SETSIZE + 16);
-    close(fds[--n]);                  /* leave exactly one slot: FD_SETSIZE-ish */
+    close(fds[--n]);                  /* the next socket is FD_SETSIZE itself */
     char url[96], err[400];
-    CURLcode result = CURLE_OK;
     snprintf(url, sizeof url, "%s/bytes/10", t_base);
     loop_t *loop = loop_new("select");
-    curlx_t *cx = curlx_attach(loop, done_record, &result, 0, err, sizeof err);
-    CURL *easy = curl_easy_init();
-    curl_easy_setopt(easy, CURLOPT_URL, url);
-    curlx_add(cx, easy);
+    curlx_t *cx = curlx_attach(loop, done_nth, NULL, 0, err, sizeof err);
+    for (long i = 0; i < 2; i++) {
+        results[i] = CURLE_OK;
+        CURL *easy = curl_easy_init();
+        curl_easy_setopt(easy, CURLOPT_URL, url);
+        curl_easy_setopt(easy, CURLOPT_PRIVATE, (void *)i);
+        curlx_add(cx, easy);
+    }
+    uint64_t t0 = loop_now_ms();
     cr_expect_eq(loop_run(loop), LOOP_OK);
-    cr_expect_eq(result, CURLE_ABORTED_BY_CALLBACK, "got %d", (int)result);
+    cr_expect_eq(curlx_pending(cx), 0, "every transfer was ended");
+    cr_expect_eq(curlx_mcode(cx), CURLM_ABORTED_BY_CALLBACK, "libcurl said %d",
+                 (int)curlx_mcode(cx));
+    for (int i = 0; i < 2; i++)
+        cr_expect_eq(results[i], CURLE_ABORTED_BY_CALLBACK, "transfer %d got %d", i,
+                     (int)results[i]);
+    cr_expect_lt(loop_now_ms() - t0, 1000, "the abort is immediate");
     cr_expect(strstr(curlx_error(cx), "FD_SETSIZE") != NULL, "error: %s", curlx_error(cx));
     curlx_free(cx);
     loop_free(loop);
@@ -215,6 +265,35 @@ Test(ch03_select, one_transfer_asks_timer_out_in_remove, .init = tsrv_up,
     loop_free(loop);
 }
 
+static void stop_now(loop_t *loop, void *arg) { (void)arg; loop_stop(loop); }
+
+/* libcurl's timer -1 deletes the pending timer: a stale one would call libcurl
+ * back for nothing (and, after curlx_free, into freed memory). The transfer
+ * ends at ~100 ms; its 199 ms connect timer and its 800 ms timeout must not fire. */
+Test(ch03_select, a_deleted_timer_never_fires, .init = tsrv_up, .fini = tsrv_down, .timeout = 30)
+{
+    char url[96], err[400];
+    CURLcode result = CURLE_FAILED_INIT;
+    snprintf(url, sizeof url, "%s/delay/100", t_base);
+    loop_t *loop = loop_new("select");
+    curlx_t *cx = curlx_attach(loop, done_record, &result, 0, err, sizeof err);
+    trace_buf[0] = '\0';
+    curlx_trace(cx, collect, NULL);
+    CURL *easy = curl_easy_init();
+    curl_easy_setopt(easy, CURLOPT_URL, url);
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, 800L);
+    curlx_add(cx, easy);
+    loop_run(loop);                            /* stops when the transfer is done */
+    cr_assert_eq(result, CURLE_OK);
+    const char *del = strstr(trace_buf, "timer -1\n");
+    cr_assert_not_null(del, "libcurl never deleted its timer:\n%s", trace_buf);
+    loop_call_later(loop, 1200, stop_now, NULL);
+    loop_run(loop);                            /* time for any stale timer to fire */
+    cr_expect_null(strstr(del, "timeout fired"), "a deleted timer fired:\n%s", trace_buf);
+    curlx_free(cx);
+    loop_free(loop);
+}
+
 static int done_count;
 static void done_count_cb(CURL *easy, CURLcode rc, void *arg)
 {
@@ -224,8 +303,10 @@ static void done_count_cb(CURL *easy, CURLcode rc, void *arg)
     curl_easy_cleanup(easy);
 }
 
+static size_t trace_at_free;
 static void free_later(loop_t *loop, void *cx)
 {
+    trace_at_free = strlen(trace_buf);
     curlx_free(cx);                   /* libcurl calls back into the glue here */
     loop_stop(loop);
 }
@@ -238,6 +319,8 @@ Test(ch03_select, freeing_the_glue_mid_transfer_reports_each_once, .init = tsrv_
     loop_t *loop = loop_new("select");
     curlx_t *cx = curlx_attach(loop, done_count_cb, NULL, 0, err, sizeof err);
     done_count = 0;
+    trace_buf[0] = '\0';
+    curlx_trace(cx, collect, NULL);
     for (int i = 0; i < 3; i++) {
         CURL *easy = curl_easy_init();
         curl_easy_setopt(easy, CURLOPT_URL, url);
@@ -246,6 +329,8 @@ Test(ch03_select, freeing_the_glue_mid_transfer_reports_each_once, .init = tsrv_
     loop_call_later(loop, 200, free_later, cx);
     cr_expect_eq(loop_run(loop), LOOP_OK);
     cr_expect_eq(done_count, 3);
+    cr_expect_not_null(strstr(trace_buf + trace_at_free, " REMOVE\n"),
+                       "libcurl called the socket callback during cleanup:\n%s", trace_buf);
     loop_free(loop);
 }
 

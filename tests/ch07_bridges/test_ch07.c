@@ -55,6 +55,18 @@ FACT_IS(a_cancelled_poll_still_completes, "afd_cancel",
 FACT_IS(a_refused_connect_gives_connect_fail, "afd_connect_fail",
         "completed=1 events=0x100 connect_fail=1 status=0xc0000236")
 
+/* One event, a 100 ms callback: the helper polls again only after the loop has
+ * run it (lock step), so a handful of wake-ups, not one per spin of WSAPoll. */
+Test(ch07_bridges, the_selector_thread_waits_while_the_loop_runs_callbacks)
+{
+    char l[256];
+    unsigned long long wakes = 0;
+    cr_assert_eq(sscanf(fact("iocp-thread_slow_reader", l, sizeof l), "helper_wakes=%llu",
+                        &wakes), 1, "%s", l);
+    cr_expect(wakes >= 1 && wakes <= 4, "the helper woke %llu times for one event", wakes);
+    cr_expect_str_eq(fact("iocp-afd_slow_reader", l, sizeof l), "helper_wakes=0");
+}
+
 /* ---- both bridges: removal, close, scale, leaks */
 #define BRIDGE_TESTS(backend, id) \
     FACT_IS(id##_unread_data_keeps_calling_the_reader, backend "_level_triggered", \
@@ -114,6 +126,11 @@ Test(ch07_bridges, program_reports_every_readiness_event_with_its_cost)
                                "helper thread %lf", &n, &loop_w, &helper_w), 3, "%.200s", p);
         cr_expect_eq(n, 300, "every round trip arrived");
         cr_expect(loop_w >= 0.9 && loop_w < 3.0, "loop wake-ups per event %.2f", loop_w);
+        if (rows == 0)      /* iocp-thread: the helper polls once per event, in lock step */
+            cr_expect(helper_w >= 0.5 && helper_w < 3.0, "helper wake-ups per event %.2f",
+                      helper_w);
+        else                /* iocp-afd: no helper thread at all */
+            cr_expect(helper_w == 0, "AFD poll has no helper, yet %.2f", helper_w);
         rows++;
         p++;
     }

@@ -175,6 +175,34 @@ static void level_triggered(const char *backend)
     closesocket(b);
 }
 
+static void slow_read(loop_t *l, loop_fd_t fd, void *arg)
+{
+    char c;
+    (void)arg;
+    Sleep(100);                                   /* a callback that takes its time */
+    recv(fd, &c, 1, 0);
+    loop_remove_reader(l, fd);
+}
+
+/* One readiness event and a callback that takes 100 ms to read it: the helper
+ * must wait for the loop, not poll the still-readable socket again and again. */
+static void helper_waits_for_the_loop(const char *backend)
+{
+    SOCKET a, b;
+    struct loop_stats st;
+    px_tcp_pair(&a, &b);
+    loop_t *loop = loop_new(backend);
+    loop_add_reader(loop, a, slow_read, NULL);
+    send(b, "x", 1, 0);
+    loop_run(loop);                               /* returns once the reader is gone */
+    loop_stats(loop, &st);
+    printf("FACT %s_slow_reader helper_wakes=%llu\n", backend,
+           (unsigned long long)st.helper_waits);
+    loop_free(loop);
+    closesocket(a);
+    closesocket(b);
+}
+
 static void remove_while_pending(const char *backend)
 {
     SOCKET a, b;
@@ -306,6 +334,7 @@ int main(int argc, char **argv)
     const char *bridges[] = {"iocp-thread", "iocp-afd"};
     for (int i = 0; i < 2; i++) {
         level_triggered(bridges[i]);
+        helper_waits_for_the_loop(bridges[i]);
         remove_while_pending(bridges[i]);
         close_while_pending(bridges[i]);
         many_transfers_and_no_leaks(bridges[i], argv[1]);
