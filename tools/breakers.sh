@@ -66,7 +66,7 @@ for name in "$@"; do
         filter="$suite/@($(echo "$tests" | tr ' ' '\n' | sed 's|^.*/||' | paste -sd'|'))"
         res="$out/run-$name.txt"
         rm -rf "$out/win/results"
-        WINE_CONTRACT_BACKENDS="$backends" timeout 600 "$out/tests/test-$id" --filter "$filter" \
+        WINE_TIMEOUT=90 WINE_CONTRACT_BACKENDS="$backends" timeout 600 "$out/tests/test-$id" --filter "$filter" \
             -j2 --verbose > "$res" 2>&1
         syn=$(grep 'Synthesis:' "$res" | tail -1)
         tested=$(echo "$syn" | sed -n 's/.*Tested: \([0-9]*\).*/\1/p')

@@ -412,6 +412,16 @@ static void accept_and_echo(void)
     loop_free(loop);
 }
 
+/* ProcessSocketNotifications (Windows build 20348+) is the documented readiness
+ * channel on a completion port. Is it there? Looked up at run time, so the same
+ * program answers on Wine and on Windows. */
+static void process_socket_notifications(void)
+{
+    HMODULE ws2 = GetModuleHandleW(L"ws2_32.dll");
+    FARPROC f = ws2 ? GetProcAddress(ws2, "ProcessSocketNotifications") : NULL;
+    printf("FACT process_socket_notifications %s\n", f ? "exported" : "missing");
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -431,6 +441,7 @@ int main(int argc, char **argv)
     batch_dequeue();
     iocp_loop_refuses_readers();
     accept_and_echo();
+    process_socket_notifications();
     fflush(stdout);
     curl_global_cleanup();
     return 0;
