@@ -130,8 +130,8 @@ static int af_init(loop_t *loop)
     if (afd_load(&a->api) || iocp_open(loop, &a->base))
         return loop_fail(loop, LOOP_ENOTSUP, "afd: ntdll's NtDeviceIoControlFile is missing");
     if (!(a->afd = afd_open(&a->api, a->base.port, IOCP_KEY_AFD)))
-        return loop_fail(loop, LOOP_ENOTSUP, "afd: cannot open \\Device\\Afd (Wine >= 7.13 "
-                         "or Windows needed)");
+        return loop_fail(loop, LOOP_ENOTSUP, "afd: cannot open \\Device\\Afd (Windows, or Wine: "
+                         "tested on 8.0)");
     return LOOP_OK;
 }
 
