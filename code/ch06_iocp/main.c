@@ -117,14 +117,7 @@ static int curl_on(const char *what, unsigned flags, const char *url)
         curlx_add(cx, job_easy(&jobs[i], &o));
     }
     loop_run(loop);
-    int ok = 0;
-    for (int i = 0; i < BATCH; i++) {
-        struct job *j = &jobs[i];
-        ok += job_ok(j);
-        printf("   transfer %d: CURLcode %d (%s), HTTP %ld, %zu bytes, %llu ms\n", i + 1,
-               (int)j->result, curl_easy_strerror(j->result), j->status, j->bytes,
-               (unsigned long long)(j->end_ms - j->start_ms));
-    }
+    int ok = BATCH - (int)job_report(stdout, jobs, BATCH);
     printf("   %d/%d ok in %llu ms; refused requests %zu; CURLMcode %d (%s)\n", ok, BATCH,
            (unsigned long long)(loop_now_ms() - t0), curlx_refusals(cx), (int)curlx_mcode(cx),
            curl_multi_strerror(curlx_mcode(cx)));

@@ -25,7 +25,7 @@ struct curlx {
 
 static void trace(curlx_t *cx, const char *fmt, ...)
 {
-    char line[96];
+    char line[400];               /* "ignored: " and the loop's whole message */
     va_list ap;
     if (!cx->trace)
         return;

@@ -230,20 +230,33 @@ static void collect(const char *ev, void *arg)
     strcat(trace_buf, "\n");
 }
 
-Test(ch03_select, one_transfer_asks_timer_out_in_remove, .init = tsrv_up,
-     .fini = tsrv_down, .timeout = 30)
+/* One transfer of @path on @loop through the glue, its requests traced into
+ * trace_buf; its CURLcode lands in @result. @timeout_ms 0: none. */
+static curlx_t *traced_transfer(loop_t *loop, const char *path, long timeout_ms,
+                                CURLcode *result)
 {
-    char url[96], err[400], want[64];
-    CURLcode result = CURLE_FAILED_INIT;
-    snprintf(url, sizeof url, "%s/bytes/10", t_base);
-    loop_t *loop = loop_new("select");
-    curlx_t *cx = curlx_attach(loop, done_record, &result, 0, err, sizeof err);
+    char url[96], err[400];
+    snprintf(url, sizeof url, "%s%s", t_base, path);
+    curlx_t *cx = curlx_attach(loop, done_record, result, 0, err, sizeof err);
+    cr_assert_not_null(cx, "%s", err);
     trace_buf[0] = '\0';
     curlx_trace(cx, collect, NULL);
     CURL *easy = curl_easy_init();
     curl_easy_setopt(easy, CURLOPT_URL, url);
     curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, discard);
+    if (timeout_ms > 0)
+        curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, timeout_ms);
     curlx_add(cx, easy);
+    return cx;
+}
+
+Test(ch03_select, one_transfer_asks_timer_out_in_remove, .init = tsrv_up,
+     .fini = tsrv_down, .timeout = 30)
+{
+    char want[64];
+    CURLcode result = CURLE_FAILED_INIT;
+    loop_t *loop = loop_new("select");
+    curlx_t *cx = traced_transfer(loop, "/bytes/10", 0, &result);
     loop_run(loop);
     cr_assert_eq(result, CURLE_OK);
     long fd = -1;
@@ -272,17 +285,9 @@ static void stop_now(loop_t *loop, void *arg) { (void)arg; loop_stop(loop); }
  * ends at ~100 ms; its 199 ms connect timer and its 800 ms timeout must not fire. */
 Test(ch03_select, a_deleted_timer_never_fires, .init = tsrv_up, .fini = tsrv_down, .timeout = 30)
 {
-    char url[96], err[400];
     CURLcode result = CURLE_FAILED_INIT;
-    snprintf(url, sizeof url, "%s/delay/100", t_base);
     loop_t *loop = loop_new("select");
-    curlx_t *cx = curlx_attach(loop, done_record, &result, 0, err, sizeof err);
-    trace_buf[0] = '\0';
-    curlx_trace(cx, collect, NULL);
-    CURL *easy = curl_easy_init();
-    curl_easy_setopt(easy, CURLOPT_URL, url);
-    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, 800L);
-    curlx_add(cx, easy);
+    curlx_t *cx = traced_transfer(loop, "/delay/100", 800, &result);
     loop_run(loop);                            /* stops when the transfer is done */
     cr_assert_eq(result, CURLE_OK);
     const char *del = strstr(trace_buf, "timer -1\n");

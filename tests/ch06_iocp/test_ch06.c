@@ -119,14 +119,19 @@ static struct section section(const char *head)
     const char *out = ch06(), *p = strstr(out, head);
     cr_assert_not_null(p, "no section \"%s\" in:\n%s", head, out);
     for (p = strchr(p, '\n'); p && p[1] == ' '; p = strchr(p + 1, '\n')) {
-        int i, code;
-        unsigned long ms;
+        int i, code = 0;
+        long status;
+        unsigned long bytes, ms;
+        const char *e = strchr(p + 1, '\n');
         if (strncmp(p + 1, "   ignored: ", 12) == 0)
             sc.ignored++;
-        else if (sscanf(p + 1, "   transfer %d: CURLcode %d", &i, &code) == 2 && i >= 1 && i <= 8) {
-            const char *t = strstr(p + 1, " bytes, ");
+        else if (sscanf(p + 1, "%d %ld %lu B %lu ms", &i, &status, &bytes, &ms) == 4 &&
+                 i >= 1 && i <= 8) {               /* a job_report() row */
+            const char *err = strstr(p + 1, "  error ");
+            if (err && (!e || err < e))
+                sscanf(err, "  error %d", &code);
             sc.codes[i - 1] = code;
-            sc.ms[i - 1] = (t && sscanf(t, " bytes, %lu ms", &ms) == 1) ? ms : 0;
+            sc.ms[i - 1] = ms;
             sc.transfers++;
         } else
             sscanf(p + 1, "   %d/%d ok in %lu ms; refused requests %lu; CURLMcode %d", &sc.ok,

@@ -210,25 +210,9 @@ Test(ch08_uring, program_shows_the_theft_and_the_poll_add_success, .init = tsrv_
               "%s", out);
 }
 
-static int level_calls;
-static void count_only(loop_t *l, loop_fd_t fd, void *arg) { (void)l; (void)fd; (void)arg; level_calls++; }
-static void stop_cb(loop_t *l, void *arg) { (void)arg; loop_stop(l); }
-
 Test(ch08_uring, the_uring_poll_loop_is_level_triggered)
 {
-    int sv[2];
-    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-    loop_t *loop = loop_new("uring-poll");
-    cr_assert_not_null(loop);
-    cr_assert_eq(write(sv[1], "x", 1), 1);
-    loop_add_reader(loop, sv[0], count_only, NULL);   /* it never reads: the data stays */
-    loop_call_later(loop, 100, stop_cb, NULL);
-    level_calls = 0;
-    loop_run(loop);
-    cr_expect_geq(level_calls, 3, "unread data called the reader %d times", level_calls);
-    loop_free(loop);
-    close(sv[0]);
-    close(sv[1]);
+    t_unread_data_calls_the_reader_again("uring-poll");
 }
 
 Test(ch08_uring, a_closed_and_reused_fd_number_can_be_watched_again)

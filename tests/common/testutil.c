@@ -124,6 +124,35 @@ void t_require_backend(const char *backend)
     loop_free(loop);
 }
 
+/* ---- see t_unread_data_calls_the_reader_again in testutil.h */
+static int sips;
+static void sip_one_byte(loop_t *loop, loop_fd_t fd, void *arg)
+{
+    char c;
+    (void)loop; (void)arg;
+    if (read(fd, &c, 1) == 1)                 /* leave the rest for later */
+        sips++;
+}
+
+static void stop_soon(loop_t *loop, void *arg) { (void)arg; loop_stop(loop); }
+
+void t_unread_data_calls_the_reader_again(const char *backend)
+{
+    int sv[2];
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    loop_t *loop = loop_new(backend);
+    cr_assert_not_null(loop);
+    cr_assert_eq(write(sv[1], "xyz", 3), 3);
+    loop_add_reader(loop, sv[0], sip_one_byte, NULL);
+    loop_call_later(loop, 200, stop_soon, NULL);
+    sips = 0;
+    loop_run(loop);
+    cr_expect_eq(sips, 3, "3 bytes, one read per call: the reader ran %d times", sips);
+    loop_free(loop);
+    close(sv[0]);
+    close(sv[1]);
+}
+
 /* ---- see t_reused_fd_number in testutil.h */
 static int reuse_hits;
 static loop_fd_t reuse_fd;

@@ -25,6 +25,11 @@ int t_run(const char *prog, const char *const args[], char *out, size_t outlen,
  * uring-poll), where the old registration can hide the new file. */
 void t_reused_fd_number(const char *backend);
 
+/* Level-triggered: three bytes wait, the reader takes one per call, so each
+ * call leaves data unread and the backend must call it again: 3 calls. An
+ * edge-triggered or never re-armed backend stops after the first. */
+void t_unread_data_calls_the_reader_again(const char *backend);
+
 /* Raise RLIMIT_NOFILE's soft limit toward @want; returns what it is now. */
 long t_raise_nofile(long want);
 
