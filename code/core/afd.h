@@ -61,6 +61,11 @@ int afd_load(struct afd_api *api);
 HANDLE afd_open(const struct afd_api *api, HANDLE port, ULONG_PTR key);
 /** The base (provider) handle of a socket, which AFD poll needs. */
 SOCKET afd_base(SOCKET s);
+/** How long closing an iocp-afd loop waits for its cancelled polls to complete. */
+#define AFD_DRAIN_MS 5000
+/** Polls whose completion never came within AFD_DRAIN_MS of closing a loop: their
+ *  state was leaked, not freed, because the kernel may still write into it. */
+extern size_t afd_leaked_polls;
 /** Issue a poll for @p events on @p base; @p iosb is also the completion's context. */
 NTSTATUS afd_poll(const struct afd_api *api, HANDLE afd, SOCKET base, ULONG events,
                   BOOL exclusive, AFD_POLL_INFO *info, IO_STATUS_BLOCK *iosb);

@@ -75,6 +75,8 @@ NTSTATUS afd_poll(const struct afd_api *api, HANDLE afd, SOCKET base, ULONG even
 
 /* ---- the loop backend */
 
+size_t afd_leaked_polls;
+
 struct asock {
     IO_STATUS_BLOCK iosb;       /* the kernel's until the poll completes */
     AFD_POLL_INFO info;
@@ -140,24 +142,36 @@ static void af_fini(loop_t *loop)
 {
     struct afd *a = loop->bk;
     IO_STATUS_BLOCK c;
-    int inflight = 0;
+    int pending = 0;
     for (struct rearm *r = a->list.all; r; r = r->next) {
         struct asock *k = REARM_ENTRY(r, struct asock);
         if (k->armed) {
             a->api.cancel(a->afd, &k->iosb, &c);
-            inflight++;
+            pending++;
         }
     }
-    while (inflight > 0) {                /* never free an IO_STATUS_BLOCK the kernel holds */
+    /* Wait for each poll's own completion: the kernel writes its IO_STATUS_BLOCK. */
+    uint64_t deadline = loop_now_ms() + AFD_DRAIN_MS;
+    for (uint64_t now; pending > 0 && (now = loop_now_ms()) < deadline;) {
         OVERLAPPED_ENTRY ev[64];
-        int n = iocp_dequeue(loop, &a->base, ev, 64, 1000);
-        if (n <= 0)
-            break;
+        int n = iocp_dequeue(loop, &a->base, ev, 64, (long)(deadline - now));
         for (int i = 0; i < n; i++)
-            inflight -= ev[i].lpCompletionKey == IOCP_KEY_AFD;
+            if (ev[i].lpCompletionKey == IOCP_KEY_AFD) {
+                CONTAINING_RECORD(ev[i].lpOverlapped, struct asock, iosb)->armed = 0;
+                pending--;
+            }
+        if (n < 0)
+            break;
     }
-    while (a->list.all)
-        forget(a, REARM_ENTRY(a->list.all, struct asock));
+    while (a->list.all) {
+        struct asock *k = REARM_ENTRY(a->list.all, struct asock);
+        if (k->armed) {                   /* still the kernel's: leak it, never free it */
+            rearm_unlink(&a->list, &k->link);
+            afd_leaked_polls++;
+        } else {
+            forget(a, k);
+        }
+    }
     if (a->afd)
         CloseHandle(a->afd);
     iocp_close(&a->base);

@@ -55,6 +55,23 @@ FACT_IS(a_cancelled_poll_still_completes, "afd_cancel",
 FACT_IS(a_refused_connect_gives_connect_fail, "afd_connect_fail",
         "completed=1 events=0x100 connect_fail=1 status=0xc0000236")
 
+/* Closing an iocp-afd loop with 8 polls in flight waits for each one's own
+ * completion before freeing its state: none leaked, no handle left open. */
+Test(ch07_bridges, closing_the_afd_loop_waits_for_every_pending_poll)
+{
+    char l[256];
+    int polls = 0, h0 = 0, h1 = 0;
+    unsigned long long ms = 0;
+    size_t leaked = 1;
+    cr_assert_eq(sscanf(fact("afd_close_pending", l, sizeof l),
+                        "polls=%d leaked=%zu ms=%llu handles_before=%d handles_after=%d",
+                        &polls, &leaked, &ms, &h0, &h1), 5, "%s", l);
+    cr_expect_eq(polls, 8, "%s", l);
+    cr_expect_eq(leaked, 0, "polls whose completion never came: %s", l);
+    cr_expect(ms < 2000, "closing took %llu ms", ms);
+    cr_expect_eq(h1, h0, "handles: %s", l);
+}
+
 /* One event, a 100 ms callback: the helper polls again only after the loop has
  * run it (lock step), so a handful of wake-ups, not one per spin of WSAPoll. */
 Test(ch07_bridges, the_selector_thread_waits_while_the_loop_runs_callbacks)
