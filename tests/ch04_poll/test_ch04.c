@@ -12,26 +12,50 @@
 
 CONTRACT_SUITE(ch04_poll, job_run_loop, "poll")
 
-static void never(loop_t *l, loop_fd_t fd, void *arg) { (void)l; (void)fd; (void)arg; }
 
+static int ready_fd, ready_calls, wrong_calls;
+static void read_one(loop_t *l, loop_fd_t fd, void *arg)
+{
+    char c;
+    (void)arg;
+    if (fd == ready_fd && read(fd, &c, 1) == 1)
+        ready_calls++;
+    else
+        wrong_calls++;
+    loop_stop(l);
+}
+static void give_up(loop_t *l, void *arg) { (void)arg; loop_stop(l); }
+
+/* FD_SETSIZE + 200 descriptors watched (dups of a pipe nobody writes to), and
+ * one more, above them all, made readable: poll calls back once, for that one. */
 Test(ch04_poll, poll_holds_more_sockets_than_fd_setsize)
 {
     enum { N = FD_SETSIZE + 200 };
     static int fds[N];
+    int idle[2], live[2], refused = 0;
     cr_assert_geq(t_raise_nofile(N + 64), N + 16, "RLIMIT_NOFILE too low for this test");
+    cr_assert_eq(pipe(idle), 0);
+    cr_assert_eq(pipe(live), 0);
     loop_t *loop = loop_new("poll");
-    int s = socket(AF_INET, SOCK_STREAM, 0), refused = 0;
     for (int i = 0; i < N; i++) {
-        fds[i] = i ? dup(s) : s;
-        refused += loop_add_reader(loop, fds[i], never, NULL) != LOOP_OK;
+        fds[i] = i < N - 1 ? dup(idle[0]) : dup(live[0]);
+        refused += loop_add_reader(loop, fds[i], read_one, NULL) != LOOP_OK;
     }
-    cr_expect_gt(fds[N - 1], FD_SETSIZE, "the last fd is %d", fds[N - 1]);
+    ready_fd = fds[N - 1];
+    cr_expect_gt(ready_fd, FD_SETSIZE, "the last fd is %d", ready_fd);
     cr_expect_eq(refused, 0, "poll refused %d descriptors", refused);
+    cr_assert_eq(write(live[1], "x", 1), 1);
+    loop_call_later(loop, 3000, give_up, NULL);
+    cr_expect_eq(loop_run(loop), LOOP_OK, "%s", loop_error(loop));
+    cr_expect_eq(ready_calls, 1, "the ready fd %d was called back %d times", ready_fd,
+                 ready_calls);
+    cr_expect_eq(wrong_calls, 0, "%d callbacks for fds that were not ready", wrong_calls);
     for (int i = 0; i < N; i++)
         cr_expect_eq(loop_remove_reader(loop, fds[i]), LOOP_OK);
     loop_free(loop);
     for (int i = 0; i < N; i++)
         close(fds[i]);
+    close(idle[0]); close(idle[1]); close(live[0]); close(live[1]);
 }
 
 static int called;
@@ -123,17 +147,30 @@ FACT_TEST(wine_select_backend_refuses_the_65th_socket)
     cr_expect(strstr(l, "FD_SETSIZE (64)") != NULL, "%s", l);
 }
 
+/* 1,000 listening sockets watched, one connected to: one callback, for it. */
 FACT_TEST(wine_wsapoll_backend_takes_1000_sockets)
 {
     char l[256];
     cr_expect(strncmp(fact("wsapoll_accepts", l, sizeof l), "1000 of 1000 rc=0", 17) == 0, "%s", l);
+    fact("wsapoll_one_ready_of_1000", l, sizeof l);
+    cr_expect(strncmp(l, "watched=1000 rc=0 ready_calls=1 wrong_calls=0 ", 46) == 0, "%s", l);
+}
+
+FACT_TEST(wine_select_backend_waits_on_64_sockets_one_ready)
+{
+    char l[256];
+    fact("select_one_ready_of_64", l, sizeof l);
+    cr_expect(strncmp(l, "watched=64 rc=0 ready_calls=1 wrong_calls=0 ", 44) == 0, "%s", l);
 }
 
 FACT_TEST(wine_wsapoll_reports_a_refused_connect_as_pollerr)
 {
     char l[256];
+    unsigned long ms = 99999;
     fact("wsapoll_refused_connect", l, sizeof l);
     cr_expect(strncmp(l, "rc=1 revents=POLLERR ", 21) == 0, "Wine showed: %s", l);
+    cr_expect_eq(sscanf(l, "rc=1 revents=POLLERR ms=%lu", &ms), 1, "%s", l);
+    cr_expect(ms < 1000, "WSAPoll took %lu ms of its 3 s to report the refusal", ms);
 }
 
 FACT_TEST(wine_refused_connect_leaves_wsaeconnrefused_in_so_error)
@@ -148,10 +185,13 @@ FACT_TEST(wine_select_reports_a_refused_connect_in_the_except_set)
     cr_expect_str_eq(fact("select_refused_connect", l, sizeof l), "rc=1 write=0 except=1");
 }
 
-FACT_TEST(wine_wsapoll_accepts_pollpri_and_reports_nothing)
+/* A socket with one ordinary byte waiting: POLLPRI alone finds nothing (there
+ * is no urgent data), POLLIN | POLLPRI reports the byte as POLLRDNORM; no error. */
+FACT_TEST(wine_wsapoll_accepts_pollpri_without_an_error)
 {
     char l[256];
     cr_expect_str_eq(fact("wsapoll_pollpri", l, sizeof l), "rc=0 err=0 revents=none");
-    cr_expect_str_eq(fact("wsapoll_pollin_pollpri", l, sizeof l), "rc=0 err=0");
+    cr_expect_str_eq(fact("wsapoll_pollin_pollpri", l, sizeof l),
+                     "rc=1 err=0 revents=POLLRDNORM");
 }
 #endif

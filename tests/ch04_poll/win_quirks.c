@@ -2,6 +2,7 @@
  * Usage: win_quirks.exe SERVER_PORT REFUSED_PORT
  * Prints "FACT <name> <value>" lines. Runs under Wine or on Windows. */
 #include "../../code/core/loop.h"
+#include "../../code/core/proactor.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,19 +74,24 @@ static void select_refused_connect(unsigned short refused)
 }
 /* end::select_refused */
 
-static void wsapoll_pollpri(unsigned short port)
+/* POLLPRI, alone and with POLLIN, on a connected socket with one byte waiting. */
+static void wsapoll_pollpri(void)
 {
-    SOCKET s = nb_connect(port);
-    WSAPOLLFD w = {s, POLLOUT, 0};
-    WSAPoll(&w, 1, 2000);                     /* wait until connected */
-    WSAPOLLFD p = {s, POLLPRI, 0};
+    SOCKET a, b;
+    px_tcp_pair(&a, &b);
+    send(b, "x", 1, 0);
+    WSAPOLLFD w = {a, POLLIN, 0};
+    WSAPoll(&w, 1, 2000);                     /* wait until the byte is there */
+    WSAPOLLFD p = {a, POLLPRI, 0};
     int rc = WSAPoll(&p, 1, 0);
     printf("FACT wsapoll_pollpri rc=%d err=%d revents=%s\n", rc,
            rc < 0 ? WSAGetLastError() : 0, flags(p.revents));
-    WSAPOLLFD q = {s, POLLIN | POLLPRI, 0};
+    WSAPOLLFD q = {a, POLLIN | POLLPRI, 0};
     rc = WSAPoll(&q, 1, 0);
-    printf("FACT wsapoll_pollin_pollpri rc=%d err=%d\n", rc, rc < 0 ? WSAGetLastError() : 0);
-    closesocket(s);
+    printf("FACT wsapoll_pollin_pollpri rc=%d err=%d revents=%s\n", rc,
+           rc < 0 ? WSAGetLastError() : 0, flags(q.revents));
+    closesocket(a);
+    closesocket(b);
 }
 
 static void never(loop_t *l, loop_fd_t fd, void *arg) { (void)l; (void)fd; (void)arg; }
@@ -110,6 +116,52 @@ static void backend_limit(const char *backend, int want)
     free(s);
 }
 
+/* One ready socket among n listening ones: the backend calls back once, for it. */
+static SOCKET ready_fd;
+static int ready_calls, wrong_calls;
+static void accept_one(loop_t *l, loop_fd_t fd, void *arg)
+{
+    (void)arg;
+    if (fd == ready_fd) {
+        closesocket(accept(fd, NULL, NULL));
+        ready_calls++;
+    } else {
+        wrong_calls++;
+    }
+    loop_stop(l);
+}
+static void give_up(loop_t *l, void *arg) { (void)arg; loop_stop(l); }
+
+static void one_ready_among(const char *backend, int n)
+{
+    loop_t *loop = loop_new(backend);
+    SOCKET *s = calloc((size_t)n, sizeof *s);
+    struct sockaddr_in sa = {0};
+    int len = sizeof sa, watched = 0;
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (int i = 0; i < n; i++) {              /* listening: readable only on a connect */
+        s[i] = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+        bind(s[i], (struct sockaddr *)&sa, sizeof sa);
+        listen(s[i], 1);
+        watched += loop_add_reader(loop, s[i], accept_one, NULL) == LOOP_OK;
+    }
+    ready_fd = s[n - 1];                       /* the last one added */
+    getsockname(ready_fd, (struct sockaddr *)&sa, &len);
+    SOCKET c = nb_connect(ntohs(sa.sin_port));
+    ready_calls = wrong_calls = 0;
+    loop_call_later(loop, 3000, give_up, NULL);
+    DWORD t0 = GetTickCount();
+    int rc = loop_run(loop);
+    printf("FACT %s_one_ready_of_%d watched=%d rc=%d ready_calls=%d wrong_calls=%d ms=%lu\n",
+           backend, n, watched, rc, ready_calls, wrong_calls, (unsigned long)(GetTickCount() - t0));
+    loop_free(loop);
+    closesocket(c);
+    for (int i = 0; i < n; i++)
+        closesocket(s[i]);
+    free(s);
+}
+
 int main(int argc, char **argv)
 {
     WSADATA wsa;
@@ -118,13 +170,15 @@ int main(int argc, char **argv)
         return 2;
     }
     WSAStartup(MAKEWORD(2, 2), &wsa);
-    unsigned short port = (unsigned short)atoi(argv[1]), refused = (unsigned short)atoi(argv[2]);
+    unsigned short refused = (unsigned short)atoi(argv[2]);  /* SERVER_PORT: kept, unused */
     printf("FACT fd_setsize %d\n", FD_SETSIZE);
     wsapoll_refused_connect(refused);
     select_refused_connect(refused);
-    wsapoll_pollpri(port);
+    wsapoll_pollpri();
     backend_limit("select", FD_SETSIZE + 1);
     backend_limit("wsapoll", 1000);
+    one_ready_among("select", FD_SETSIZE);
+    one_ready_among("wsapoll", 1000);
     fflush(stdout);
     WSACleanup();
     return 0;
