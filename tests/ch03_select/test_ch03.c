@@ -230,6 +230,19 @@ static void collect(const char *ev, void *arg)
     strcat(trace_buf, "\n");
 }
 
+/* The first "socket FD @what" line in trace_buf: where it starts, and its FD. */
+static const char *trace_request(const char *what, long *fd)
+{
+    char tail[16];
+    snprintf(tail, sizeof tail, " %s\n", what);
+    const char *at = strstr(trace_buf, tail);
+    cr_assert_not_null(at, "no %s request:\n%s", what, trace_buf);
+    while (at > trace_buf && at[-1] != '\n')
+        at--;
+    cr_assert_eq(sscanf(at, "socket %ld ", fd), 1, "%s", at);
+    return at;
+}
+
 /* One transfer of @path on @loop through the glue, its requests traced into
  * trace_buf; its CURLcode lands in @result. @timeout_ms 0: none. */
 static curlx_t *traced_transfer(loop_t *loop, const char *path, long timeout_ms,
@@ -260,11 +273,7 @@ Test(ch03_select, one_transfer_asks_timer_out_in_remove, .init = tsrv_up,
     loop_run(loop);
     cr_assert_eq(result, CURLE_OK);
     long fd = -1;
-    const char *out = strstr(trace_buf, " OUT\n");
-    cr_assert_not_null(out, "no OUT request:\n%s", trace_buf);
-    while (out > trace_buf && out[-1] != '\n')
-        out--;
-    cr_assert_eq(sscanf(out, "socket %ld OUT", &fd), 1);
+    const char *out = trace_request("OUT", &fd);
     snprintf(want, sizeof want, "socket %ld IN\n", fd);
     const char *in = strstr(out, want);
     snprintf(want, sizeof want, "socket %ld REMOVE\n", fd);
@@ -295,6 +304,73 @@ Test(ch03_select, a_deleted_timer_never_fires, .init = tsrv_up, .fini = tsrv_dow
     loop_call_later(loop, 1200, stop_now, NULL);
     loop_run(loop);                            /* time for any stale timer to fire */
     cr_expect_null(strstr(del, "timeout fired"), "a deleted timer fired:\n%s", trace_buf);
+    curlx_free(cx);
+    loop_free(loop);
+}
+
+/* Rule: libcurl is never called from inside its timer callback. Its first
+ * request, timer 0, comes from inside curl_multi_add_handle; the glue only
+ * schedules it, and libcurl hears of it on the loop's next turn. */
+Test(ch03_select, a_zero_ms_timer_waits_for_the_loop, .init = tsrv_up, .fini = tsrv_down,
+     .timeout = 30)
+{
+    CURLcode result = CURLE_FAILED_INIT;
+    loop_t *loop = loop_new("select");
+    curlx_t *cx = traced_transfer(loop, "/bytes/10", 0, &result);
+    cr_expect_str_eq(trace_buf, "timer 0\n", "the glue called libcurl before the loop ran");
+    loop_run(loop);
+    cr_expect_eq(result, CURLE_OK);
+    cr_expect(strncmp(trace_buf, "timer 0\ntimeout fired\n", 22) == 0,
+              "the 0 ms timer fires from the loop:\n%s", trace_buf);
+    curlx_free(cx);
+    loop_free(loop);
+}
+
+static long connects[2];
+static CURLcode reuse_results[2];
+static void done_connects(CURL *easy, CURLcode rc, void *arg)
+{
+    char *p = NULL;
+    (void)arg;
+    curl_easy_getinfo(easy, CURLINFO_PRIVATE, &p);
+    long i = (long)(intptr_t)p;
+    reuse_results[i] = rc;
+    curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &connects[i]);
+    curl_easy_cleanup(easy);
+}
+
+/* Rule: CURL_POLL_REMOVE only stops watching. After the first transfer libcurl
+ * says REMOVE but keeps the connection; the second transfer reuses it (no new
+ * connect) and asks for the same socket again. */
+Test(ch03_select, remove_only_stops_watching_the_socket_is_reused, .init = tsrv_up,
+     .fini = tsrv_down, .timeout = 30)
+{
+    char url[2][96], err[400], want[64];
+    long fd = -1;
+    snprintf(url[0], sizeof url[0], "%s/bytes/10", t_base);
+    snprintf(url[1], sizeof url[1], "%s/delay/50", t_base);   /* it must wait: IN */
+    loop_t *loop = loop_new("select");
+    trace_buf[0] = '\0';
+    curlx_t *cx = curlx_attach(loop, done_connects, NULL, 0, err, sizeof err);
+    cr_assert_not_null(cx, "%s", err);
+    curlx_trace(cx, collect, NULL);
+    for (long i = 0; i < 2; i++) {
+        CURL *easy = curl_easy_init();
+        curl_easy_setopt(easy, CURLOPT_URL, url[i]);
+        curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, discard);
+        curl_easy_setopt(easy, CURLOPT_PRIVATE, (char *)(intptr_t)i);
+        curlx_add(cx, easy);
+        loop_run(loop);                        /* one transfer at a time */
+    }
+    cr_expect_eq(reuse_results[0], CURLE_OK);
+    cr_expect_eq(reuse_results[1], CURLE_OK);
+    cr_expect_eq(connects[0], 1, "the first transfer connects");
+    cr_expect_eq(connects[1], 0, "the second transfer reused the connection: %ld connects",
+                 connects[1]);
+    const char *rm = trace_request("REMOVE", &fd);
+    snprintf(want, sizeof want, "socket %ld ", fd);
+    cr_expect_not_null(strstr(strchr(rm, '\n'), want),
+                       "the socket libcurl removed is asked for again:\n%s", trace_buf);
     curlx_free(cx);
     loop_free(loop);
 }
