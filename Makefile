@@ -26,6 +26,8 @@ LDFLAGS  := $(if $(filter %asan,$(VARIANT)),$(SAN))
 TESTLIBS := $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
 
 # A chapter's main.c may say "Requires: linux" (or uring); the build reads it.
+# "Demo: ARGS" are the arguments make chNN gives the program (none: it reads $SERVER).
+demo_args = $(shell awk -F'Demo: ' 'NF > 1 { sub(/  .*/, "", $$2); print $$2 }' code/$(1)/main.c)
 requires  = $(shell sed -n 's/.*Requires: \([a-z]*\).*/\1/p' code/$(1)/main.c)
 have_linux := $(filter Linux,$(shell uname -s))
 have_uring := $(shell pkg-config --exists liburing 2>/dev/null && echo yes)
@@ -129,7 +131,7 @@ $(1): build-$(1)
 	@$(if $(filter ch09,$(1)),$$(MAKE) --no-print-directory bench QUICK=1; exit 0;) \
 	 $(if $(filter $(1),$(WINONLY)),[ -f $(WIN_OUT)/bin/$(1).exe ] || { echo "skip: $(1) is a Windows program and needs mingw-w64 and wine"; exit 0; }; \
 	  tools/with-server.sh $(OUT)/bin sh -c 'tools/wine-run.sh 120 $(WIN_OUT)/bin/$(1).exe $$$$SERVER',\
-	  tools/with-server.sh $(OUT)/bin $(OUT)/bin/$(1) -n 4 /delay/300 /bytes/65536)
+	  tools/with-server.sh $(OUT)/bin $(OUT)/bin/$(1) $(call demo_args,$(2)))
 	@if [ -z "$(filter $(1),$(WINONLY))" ] && [ -f $(WIN_OUT)/bin/$(1).exe ]; then echo "-- the same program for Windows, under Wine:"; \
 	  tools/with-server.sh $(OUT)/bin sh -c 'tools/wine-run.sh 120 $(WIN_OUT)/bin/$(1).exe -n 4 $$$$SERVER/delay/300 $$$$SERVER/bytes/65536'; fi
 test-$(1): build-$(1)
@@ -153,6 +155,7 @@ test: build
 	@tools/run-tests.sh --variants native,asan --only-native "$(WINONLY)" \
 	    --check "excerpts=$(MAKE) --no-print-directory excerpts" \
 	    --check "claims=tools/claims.sh build/native/tests chapters/*.md" \
+	    --check "outputs=tools/outputs.sh README.md chapters/*.md" \
 	    --check "exercises=tools/exercise.sh --verify" \
 	    --check "docs=$(MAKE) --no-print-directory docs" $(AIDS)
 

@@ -38,7 +38,26 @@ else
     echo "bootstrap: run as root:  apt-get update && $line" >&2
     exit 1
 fi
-echo "bootstrap: installing:$missing"
+why() {
+    case "$1" in
+        nginx-light) echo "the server make bench measures against" ;;
+        wrk) echo "make bench's non-libcurl reference client" ;;
+        gnuplot-nox) echo "draws make bench's plots" ;;
+        curl) echo "curl --parallel, a reference runner in make bench" ;;
+        gcc-mingw-w64-x86-64) echo "builds the Windows programs" ;;
+        wine64|wine) echo "runs the Windows programs" ;;
+        dpkg-dev) echo "unpacks Debian's curl source for the Windows libcurl" ;;
+        libcriterion-dev) echo "the test framework" ;;
+        libmicrohttpd-dev) echo "the local HTTP server" ;;
+        libuv1-dev) echo "the libuv reference loop" ;;
+        liburing-dev) echo "io_uring, chapter 8" ;;
+        doxygen|graphviz) echo "make docs" ;;
+        libcurl4-openssl-dev) echo "libcurl" ;;
+        *) echo "building" ;;
+    esac
+}
+echo "bootstrap: installing these with apt-get, as root, before going on:"
+for p in $missing; do printf '  %-24s %s\n' "$p" "$(why "$p")"; done
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq >/dev/null
 $sudo apt-get install -y -qq --no-install-recommends$missing >/dev/null

@@ -34,8 +34,16 @@ $id $v missing"; continue
         fi
         echo "== $id ($v)"
         out="$log/$id-$v.txt"
-        timeout 900 "$t" -j2 --verbose 2>&1 | tee "$out" | grep -E '^\[(----|FAIL|SKIP|====)\]|Synthesis' >&2
-        st=$?
+        touch "$log/.start-$id"
+        # each test's name and result as it finishes, failures with their messages
+        timeout 900 "$t" -j2 --verbose 2>&1 | tee "$out" |
+            grep --line-buffered -E '^\[(----|PASS|FAIL|SKIP|====)\]|Synthesis' >&2
+        # the Winsock/AFD facts the Windows programs printed for this suite
+        facts=$(find build/win/results -name '*.txt' -newer "$log/.start-$id" 2>/dev/null)
+        if [ -n "$facts" ]; then
+            echo "-- facts the Windows programs printed (under Wine):" >&2
+            cat $facts | tr -d '\r' | grep '^FACT ' | sort -u | sed 's/^/   /' >&2
+        fi
         syn=$(grep 'Synthesis:' "$out" | tail -1)
         if [ -z "$syn" ]; then
             echo "run-tests: $t printed no synthesis (crash or timeout), see $out" >&2
@@ -49,7 +57,7 @@ $id $v crashed"; rc=1; total_fail=$((total_fail + 1)); continue
         why=$(grep -m1 '^\[SKIP\]' "$out" | sed 's/^[^:]*::[^:]*: //')
         total_pass=$((total_pass + pass)); total_fail=$((total_fail + fail))
         total_skip=$((total_skip + skip))
-        [ "$fail" -eq 0 ] || rc=1
+        [ "$fail" -eq 0 ] || { rc=1; echo "run-tests: $fail failed in $id ($v); the whole log: $out" >&2; }
         table="$table
 $id $v $pass/$tested $( [ "$skip" -gt 0 ] && echo "skipped=$skip ($why)")"
     done

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Run a Windows program under Wine, with a time limit and a private prefix.
 # Usage: tools/wine-run.sh SECONDS PROGRAM.exe ARGS...
-# The program's stdout passes through; Wine's own messages go to build/wine.log.
+# The program's stdout and stderr pass through; Wine's own messages go to build/wine.log.
 # Runs are serialised on one lock, and every run ends with wineserver -k, so no
 # wineserver outlives it holding the caller's descriptors.
 set -u
@@ -21,8 +21,14 @@ if [ ! -f "$WINEPREFIX/system.reg" ]; then
     timeout -k 5 180 wineboot -i >>"$log" 2>&1 </dev/null
     wineserver -k >/dev/null 2>&1
 fi
-timeout -k 5 "$secs" wine "$@" 2>>"$log" </dev/null
-rc=$?
+# The program's own stderr (usage and URL errors) reaches the caller's stderr;
+# Wine's messages ("wine: ...", "0024:fixme:...") go to the log.
+rcfile=$(mktemp "${TMPDIR:-/tmp}/wine-rc.XXXXXX")
+{ { timeout -k 5 "$secs" wine "$@" </dev/null 2>&1 1>&3 3>&-; echo $? > "$rcfile"; } |
+    awk -v logf="$log" '/^(wine: |wine client error|[0-9a-f]+:(fixme|err|warn|trace):|(fixme|err|warn):)/ {
+                           print >> logf; fflush(logf); next }
+                       { print > "/dev/stderr"; fflush("/dev/stderr") }'; } 3>&1
+rc=$(cat "$rcfile"); rm -f "$rcfile"
 wineserver -k >/dev/null 2>&1
 [ $rc -eq 124 ] && echo "wine-run: $1 did not finish within $secs s and was killed" >&2
 exit $rc

@@ -1,4 +1,5 @@
 /* ch04: the same glue on poll(2); built for Windows, the same file runs on WSAPoll.
+ * Demo: -n 4 /delay/300 /bytes/65536   (what make ch04 passes; the server is $SERVER)
  * Run: make ch04   (native poll, then ch04.exe under Wine on WSAPoll)
  *      SERVER=... build/native/bin/ch04 -n 16 /delay/300
  * poll has no FD_SETSIZE wall: any descriptor number is fine. */
