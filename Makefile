@@ -99,16 +99,20 @@ TESTS := $(AIDS:%=$(OUT)/tests/test-%)
 progs: $(PROGS)
 tests: $(TESTS)
 
+# The tests find this build's programs relative to where the test binary is,
+# so a tree that is copied or moved tests its own programs.
+rel_to_tests = $(shell realpath -m --relative-to=$(OUT)/tests $(1))
+PATHS := -DBIN_REL='"$(call rel_to_tests,$(OUT)/bin)"' -DWIN_BIN_REL='"$(call rel_to_tests,$(WIN_OUT)/bin)"' \
+         -DROOT_REL='"$(call rel_to_tests,.)"'
+
 $(OUT)/obj/%.o: %.c $(wildcard code/*/*.h tests/common/*.h)
 	@mkdir -p $(@D); echo "  CC      $<"
-	@$(CC) $(CFLAGS) -DBIN_DIR='"$(abspath $(OUT)/bin)"' -DWIN_BIN_DIR='"$(abspath $(WIN_OUT)/bin)"' \
-	    -DROOT_DIR='"$(CURDIR)"' -c $< -o $@
+	@$(CC) $(CFLAGS) $(PATHS) -c $< -o $@
 
 ifneq ($(EX_REPLACE),)
 $(OUT)/obj/$(EX_REPLACE:.c=.o): $(EX_WITH) FORCE
 	@mkdir -p $(@D); echo "  CC      $(EX_WITH) (in place of $(EX_REPLACE))"
-	@$(CC) $(CFLAGS) -I$(dir $(EX_REPLACE)) -DBIN_DIR='"$(abspath $(OUT)/bin)"' \
-	    -DWIN_BIN_DIR='"$(abspath $(WIN_OUT)/bin)"' -DROOT_DIR='"$(CURDIR)"' -c $(EX_WITH) -o $@
+	@$(CC) $(CFLAGS) -I$(dir $(EX_REPLACE)) $(PATHS) -c $(EX_WITH) -o $@
 endif
 .PHONY: FORCE
 FORCE:
@@ -156,6 +160,7 @@ test: build
 	    --check "excerpts=$(MAKE) --no-print-directory excerpts" \
 	    --check "claims=tools/claims.sh build/native/tests chapters/*.md" \
 	    --check "outputs=tools/outputs.sh README.md chapters/*.md" \
+	    --check "moved-tree=tools/moved-tree.sh" \
 	    --check "exercises=tools/exercise.sh --verify" \
 	    --check "docs=$(MAKE) --no-print-directory docs" $(AIDS)
 

@@ -16,9 +16,25 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef BIN_DIR
-#define BIN_DIR "build/native/bin"
+/* Where this build's programs are, relative to the test binary (the Makefile
+ * says; a tree that is copied or moved keeps finding its own programs). */
+#ifndef BIN_REL
+#define BIN_REL "../bin"
 #endif
+
+const char *t_path(const char *rel, char *buf, size_t len)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) {
+        snprintf(buf, len, "%s", rel);         /* no /proc: relative to the cwd */
+        return buf;
+    }
+    exe[n] = '\0';
+    *strrchr(exe, '/') = '\0';               /* the test binary's directory */
+    snprintf(buf, len, "%s/%s", exe, rel);
+    return buf;
+}
 
 char t_base[64];
 unsigned short t_refused_port;
@@ -76,7 +92,10 @@ int t_run(const char *prog, const char *const args[], char *out, size_t outlen,
     if (prog[0] == '/')
         snprintf(path, sizeof path, "%s", prog);
     else
-        snprintf(path, sizeof path, "%s/%s", BIN_DIR, prog);
+    {
+        char dir[400];
+        snprintf(path, sizeof path, "%s/%s", t_path(BIN_REL, dir, sizeof dir), prog);
+    }
     for (int i = 0; args[i] && i < 30; i++)
         argv[i + 1] = args[i];
     pid_t pid = fork();

@@ -15,7 +15,11 @@ void tsrv_up(void);                     /* .init: start the server, curl_global_
 void tsrv_down(void);                   /* .fini: stop it */
 unsigned short t_free_port(void);       /* a loopback port with no listener */
 
-/* Run BIN_DIR/prog with args (NULL-terminated) and $SERVER set; capture
+/* @rel (a path relative to the test binary's directory) as a path that works
+ * from anywhere, in @buf. */
+const char *t_path(const char *rel, char *buf, size_t len);
+
+/* Run this build's bin/prog with args (NULL-terminated) and $SERVER set; capture
  * stdout and stderr; kill it after timeout_s. Returns the exit code, or -1. */
 int t_run(const char *prog, const char *const args[], char *out, size_t outlen,
           char *err, size_t errlen, int timeout_s);

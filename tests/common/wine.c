@@ -10,17 +10,24 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#ifndef WIN_BIN_DIR
-#define WIN_BIN_DIR "build/win/bin"
+/* Relative to the test binary's directory (see t_path). */
+#ifndef WIN_BIN_REL
+#define WIN_BIN_REL "../../win/bin"
 #endif
-#ifndef ROOT_DIR
-#define ROOT_DIR "."
+#ifndef ROOT_REL
+#define ROOT_REL "../../.."
 #endif
+
+static const char *win_bin(void)
+{
+    static char dir[1024];
+    return dir[0] ? dir : t_path(WIN_BIN_REL, dir, sizeof dir);
+}
 
 void wine_require(const char *exe)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", WIN_BIN_DIR, exe);
+    char path[1100];
+    snprintf(path, sizeof path, "%s/%s", win_bin(), exe);
     if (access(path, R_OK) != 0)
         cr_skip_test("%s is not built: the Windows chapters need mingw-w64 and Wine "
                      "(as root: apt-get install gcc-mingw-w64-x86-64 wine64 wine)", exe);
@@ -29,11 +36,11 @@ void wine_require(const char *exe)
 const char *wine_output(const char *exe, const char *const args[])
 {
     static char out[1 << 16];
-    char cache[600], lockp[620], err[4096], path[512];
+    char cache[1200], lockp[1220], err[4096], path[1100];
     /* Criterion forks each test from one runner: its pid names this test run. */
-    snprintf(cache, sizeof cache, "%s/../results/%s.%ld.txt", WIN_BIN_DIR, exe, (long)getppid());
+    snprintf(cache, sizeof cache, "%s/../results/%s.%ld.txt", win_bin(), exe, (long)getppid());
     snprintf(lockp, sizeof lockp, "%s.lock", cache);
-    snprintf(path, sizeof path, "%s/../results", WIN_BIN_DIR);
+    snprintf(path, sizeof path, "%s/../results", win_bin());
     mkdir(path, 0755);
     int lk = open(lockp, O_CREAT | O_RDWR, 0644);
     flock(lk, LOCK_EX);
@@ -46,10 +53,12 @@ const char *wine_output(const char *exe, const char *const args[])
         /* WINE_TIMEOUT: the exercise checker's shorter limit; a hung exe fails the test */
         const char *limit = getenv("WINE_TIMEOUT") ? getenv("WINE_TIMEOUT") : "600";
         const char *argv[32] = {limit, path};
-        snprintf(path, sizeof path, "%s/%s", WIN_BIN_DIR, exe);
+        snprintf(path, sizeof path, "%s/%s", win_bin(), exe);
         for (int i = 0; args[i] && i < 28; i++)
             argv[i + 2] = args[i];
-        int rc = t_run(ROOT_DIR "/tools/wine-run.sh", argv, out, sizeof out, err, sizeof err,
+        char root[1024], runner[1100];
+        snprintf(runner, sizeof runner, "%s/tools/wine-run.sh", t_path(ROOT_REL, root, sizeof root));
+        int rc = t_run(runner, argv, out, sizeof out, err, sizeof err,
                        atoi(limit) + 100);
         if (rc != 0) {
             flock(lk, LOCK_UN);

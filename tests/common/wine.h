@@ -8,7 +8,7 @@
 /* Skip the calling test (with the apt line) when the Windows programs were not built. */
 void wine_require(const char *exe);
 
-/* The output of WIN_BIN_DIR/exe run under Wine with args, once per test run.
+/* The output of this build's Windows program @exe run under Wine with args, once per test run.
  * Returns a static buffer, or NULL (the test fails with the reason). */
 const char *wine_output(const char *exe, const char *const args[]);
 
