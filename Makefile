@@ -72,9 +72,9 @@ win_src_win_contract := tests/ch04_poll/win_contract.c tests/common/contract.c $
 win_src_ch03         := code/ch03_select/main.c code/core/cli.c $(WIN_GLUE)
 win_src_ch04         := code/ch04_poll/main.c code/core/cli.c $(WIN_GLUE)
 win_src_win_iocp     := tests/ch06_iocp/win_iocp.c $(WIN_GLUE)
-win_src_ch06         := code/ch06_iocp/main.c $(WIN_GLUE)
+win_src_ch06         := code/ch06_iocp/main.c code/core/cli.c $(WIN_GLUE)
 win_src_win_bridges  := tests/ch07_bridges/win_bridges.c $(WIN_GLUE)
-win_src_ch07         := code/ch07_bridges/main.c $(WIN_GLUE)
+win_src_ch07         := code/ch07_bridges/main.c code/core/cli.c $(WIN_GLUE)
 
 .PHONY: win win-exes
 win:

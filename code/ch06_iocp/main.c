@@ -4,6 +4,7 @@
  * aborts cleanly when they are returned; the selector policy makes it work.
  * Requires: windows
  * Run: make ch06   (under Wine)   or   ch06.exe http://127.0.0.1:PORT */
+#include "../core/cli.h"
 #include "../core/curlx.h"
 #include "../core/job.h"
 #include "../core/proactor.h"
@@ -130,14 +131,16 @@ static int curl_on(const char *what, unsigned flags, const char *url)
 
 int main(int argc, char **argv)
 {
-    char url[256], host[64] = "127.0.0.1";
-    unsigned port = 0;
-    if (argc != 2 || sscanf(argv[1], "http://%63[0-9.]:%u", host, &port) != 2) {
-        fprintf(stderr, "usage: %s http://127.0.0.1:PORT\n", argv[0]);
+    char url[256];
+    int port = cli_local_port(argv[0], argc > 1 ? argv[1] : NULL);
+    if (port < 0)
+        return 2;
+    if (argc > 2) {
+        fprintf(stderr, "%s: unexpected argument '%s' (one base URL only)\n", argv[0], argv[2]);
         return 2;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);     /* also WSAStartup */
-    int bad = proactor_get(host, (unsigned short)port, "/bytes/1000");
+    int bad = proactor_get("127.0.0.1", (unsigned short)port, "/bytes/1000");
     snprintf(url, sizeof url, "%s/delay/300", argv[1]);
     bad += !curl_on("2. libcurl", 0, url);                     /* expected: refused */
     bad += !curl_on("3. curl_cffi 0.5.x's flood: forced, refusals ignored (void callback)",

@@ -4,6 +4,7 @@
  * Requires: windows
  * Run: make ch07   (under Wine: the timings are Wine's, not Windows')
  *      ch07.exe http://127.0.0.1:PORT */
+#include "../core/cli.h"
 #include "../core/curlx.h"
 #include "../core/job.h"
 #include "../core/loop.h"
@@ -134,8 +135,10 @@ static void readiness(const char *backend)
 int main(int argc, char **argv)
 {
     static const char *backends[] = {"iocp", "iocp-thread", "iocp-afd"};
-    if (argc != 2 || strncmp(argv[1], "http://", 7) != 0) {
-        fprintf(stderr, "usage: %s http://127.0.0.1:PORT\n", argv[0]);
+    if (cli_local_port(argv[0], argc > 1 ? argv[1] : NULL) < 0)
+        return 2;
+    if (argc > 2) {
+        fprintf(stderr, "%s: unexpected argument '%s' (one base URL only)\n", argv[0], argv[2]);
         return 2;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -4,6 +4,7 @@
  * Requires: uring
  * Run: make ch08   or   SERVER=http://127.0.0.1:PORT build/native/bin/ch08 */
 #include "uring_demo.h"
+#include "../core/cli.h"
 #include "../core/job.h"
 #include "../core/loop.h"
 #include "../core/uring.h"
@@ -21,9 +22,11 @@ int main(int argc, char **argv)
         printf(rc ? "skip: io_uring is unavailable here (%s)\n" : "ok\n", why);
         return rc ? 1 : 0;
     }
-    unsigned port = 0;
-    if (!base || sscanf(base, "http://127.0.0.1:%u", &port) != 1) {
-        fprintf(stderr, "usage: %s http://127.0.0.1:PORT   (or set $SERVER)\n", argv[0]);
+    int port = cli_local_port(argv[0], base);          /* or $SERVER */
+    if (port < 0)
+        return 2;
+    if (argc > 2) {
+        fprintf(stderr, "%s: unexpected argument '%s' (one base URL only)\n", argv[0], argv[2]);
         return 2;
     }
     if (ur_available(why, sizeof why) != 0) {
@@ -31,8 +34,12 @@ int main(int argc, char **argv)
         return 0;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    printf("1. io_uring GET /bytes/1000 on its own socket: %ld bytes (headers and body)\n",
-           uring_get((unsigned short)port, "/bytes/1000"));
+    long got = uring_get((unsigned short)port, "/bytes/1000");
+    if (got < 0)
+        printf("1. io_uring GET /bytes/1000 on its own socket failed: %s\n", strerror((int)-got));
+    else
+        printf("1. io_uring GET /bytes/1000 on its own socket: %ld bytes (headers and body)\n",
+               got);
     long n = 0;
     snprintf(url, sizeof url, "%s/status/200", base);     /* a reply in one segment */
     CURLcode rc = uring_steal(url, stolen, sizeof stolen, &n);
@@ -54,5 +61,5 @@ int main(int argc, char **argv)
     printf("3. libcurl on the uring-poll loop (POLL_ADD): %d/16 transfers ok in %llu ms\n", ok,
            (unsigned long long)(loop_now_ms() - t0));
     curl_global_cleanup();
-    return ok == 16 && rc == CURLE_OPERATION_TIMEDOUT ? 0 : 1;
+    return got > 0 && ok == 16 && rc == CURLE_OPERATION_TIMEDOUT ? 0 : 1;
 }

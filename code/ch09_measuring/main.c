@@ -294,29 +294,64 @@ static long rss_kb(void)
     return kb;
 }
 
+static int usage(const char *prog, const char *why, const char *what)
+{
+    fprintf(stderr, "%s: %s%s%s%s\n"
+                    "usage: %s blocking|multi_poll|uv URL TOTAL INFLIGHT\n"
+                    "       %s loop BACKEND URL TOTAL INFLIGHT\n"
+                    "       %s idle BACKEND N ROUNDS\n",
+            prog, why, what ? " '" : "", what ? what : "", what ? "'" : "", prog, prog, prog);
+    return 2;
+}
+
+/* A whole positive number, or -1. */
+static long positive(const char *s)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    return *s && !*end && v > 0 ? v : -1;
+}
+
+static int known_backend(const char *name)
+{
+    for (const char *const *b = loop_backends(); *b; b++)
+        if (!strcmp(*b, name))
+            return 1;
+    fprintf(stderr, "ch09: unknown backend '%s'; this build has:", name);
+    for (const char *const *b = loop_backends(); *b; b++)
+        fprintf(stderr, " %s", *b);
+    fprintf(stderr, "\n");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc == 5 && !strcmp(argv[1], "idle")) {
+    const char *runner = argc > 1 ? argv[1] : "";
+    int has_backend = !strcmp(runner, "loop") || !strcmp(runner, "idle");
+    int want = !strcmp(runner, "idle") ? 5 : has_backend ? 6 : 5;
+    if (!has_backend && strcmp(runner, "blocking") && strcmp(runner, "multi_poll") &&
+        strcmp(runner, "uv"))
+        return usage(argv[0], argc > 1 ? "unknown runner" : "no runner given",
+                     argc > 1 ? runner : NULL);
+    if (argc != want)
+        return usage(argv[0], "wrong number of arguments for", runner);
+    if (has_backend && !known_backend(argv[2]))
+        return 2;
+    for (int k = argc - 2; k < argc; k++)
+        if (positive(argv[k]) < 0)
+            return usage(argv[0], "the last two arguments are counts, whole numbers above 0, not",
+                         argv[k]);
+    if (!strcmp(runner, "idle")) {
         struct rlimit rl;
         getrlimit(RLIMIT_NOFILE, &rl);
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
-        return run_idle(argv[2], atol(argv[3]), atol(argv[4]));
+        return run_idle(argv[2], positive(argv[3]), positive(argv[4]));
     }
-    int has_backend = argc == 6;
-    if (argc != 5 && argc != 6) {
-        fprintf(stderr, "usage: %s blocking|multi_poll|uv URL TOTAL INFLIGHT\n"
-                        "       %s loop BACKEND URL TOTAL INFLIGHT\n", argv[0], argv[0]);
-        return 2;
-    }
-    const char *runner = argv[1], *backend = has_backend ? argv[2] : "-";
+    const char *backend = has_backend ? argv[2] : "-";
     struct feed f = {.url = argv[2 + has_backend]};
-    f.total = atol(argv[3 + has_backend]);
-    long inflight = atol(argv[4 + has_backend]);
-    if (f.total <= 0 || inflight <= 0) {
-        fprintf(stderr, "ch09: TOTAL and INFLIGHT must be positive\n");
-        return 2;
-    }
+    f.total = positive(argv[3 + has_backend]);
+    long inflight = positive(argv[4 + has_backend]);
     struct rlimit rl;
     getrlimit(RLIMIT_NOFILE, &rl);
     rl.rlim_cur = rl.rlim_max;
@@ -331,12 +366,8 @@ int main(int argc, char **argv)
         run_multi(&f, inflight);
     else if (!strcmp(runner, "uv"))
         run_uv(&f, inflight);
-    else if (!strcmp(runner, "loop") && has_backend)
+    else
         run_loop(&f, backend, inflight);
-    else {
-        fprintf(stderr, "ch09: unknown runner '%s'\n", runner);
-        return 2;
-    }
     uint64_t wall = loop_now_ms() - t0;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);

@@ -14,4 +14,10 @@
 int cli_main(int argc, char **argv, const char *model, job_runner run,
              const char *backend);
 
+/** The port of @p base when it is the local server's address
+ *  (`http://127.0.0.1:PORT` or `http://localhost:PORT`, PORT 1 to 65535, an
+ *  optional trailing '/'); otherwise -1, after a message and the usage line
+ *  on stderr (@p prog names the program). For the programs that take one base URL. */
+int cli_local_port(const char *prog, const char *base);
+
 #endif

@@ -35,6 +35,11 @@ CURL *job_easy(struct job *j, const struct job_opts *o)
     curl_easy_setopt(easy, CURLOPT_PRIVATE, j);
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(easy, CURLOPT_NOPROXY, "*");    /* tests talk to loopback only */
+#if LIBCURL_VERSION_NUM >= 0x075500                   /* 7.85.0 */
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
     if (o && o->timeout_ms > 0)
         curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, o->timeout_ms);
     return easy;

@@ -93,6 +93,27 @@ Test(ch01_blocking, usage_errors_exit_2)
     cr_expect_eq(t_run("ch01", none, out, sizeof out, err, sizeof err, 10), 2);
     cr_expect(strstr(err, "no URL given") != NULL, "stderr: %s", err);
     cr_expect_eq(t_run("ch01", bad_n, out, sizeof out, err, sizeof err, 10), 2);
+    cr_expect(strstr(err, "-n needs a number from 1 to 100000, not 'zero'") != NULL, "%s", err);
+}
+
+/* Every wrong command line exits 2 and names what is wrong; nothing runs. */
+Test(ch01_blocking, wrong_options_and_urls_exit_2_naming_them)
+{
+    static const struct { const char *args[4]; const char *says; } cases[] = {
+        {{"-x", "/bytes/1"}, "unknown option '-x'"},
+        {{"-b", "nosuch", "/bytes/1"}, "-b: the blocking model has no loop backend"},
+        {{"--trace", "/bytes/1"}, "--trace: the blocking model has no loop"},
+        {{"-t"}, "-t needs a number from 1 to 86400000, not nothing"},
+        {{"file:///etc/hostname"}, "only http and https are fetched here"},
+        {{"ftp://127.0.0.1/x"}, "only http and https are fetched here"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char out[4096], err[4096];
+        int rc = t_run("ch01", cases[k].args, out, sizeof out, err, sizeof err, 10);
+        cr_expect_eq(rc, 2, "%s: exit %d", cases[k].args[0], rc);
+        cr_expect(strstr(err, cases[k].says) != NULL, "%s: stderr: %s", cases[k].args[0], err);
+        cr_expect_eq(out[0], '\0', "%s ran something: %s", cases[k].args[0], out);
+    }
 }
 
 static size_t keep(char *d, size_t s, size_t n, void *buf)

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -415,10 +416,28 @@ Test(ch03_select, freeing_the_glue_mid_transfer_reports_each_once, .init = tsrv_
     loop_free(loop);
 }
 
+/* More transfers at once than the process may open files: said up front, with
+ * the limit and what to do, before any transfer starts. (This test process,
+ * a fork of its own, lowers its hard limit to 200; the program inherits it.) */
+Test(ch03_select, program_says_when_n_exceeds_the_open_file_limit, .init = tsrv_up,
+     .fini = tsrv_down)
+{
+    char out[4096], err[4096];
+    struct rlimit rl = {200, 200};
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    const char *args[] = {"-n", "500", "/delay/1", NULL};
+    cr_expect_eq(t_run("ch03", args, out, sizeof out, err, sizeof err, 20), 2);
+    cr_expect(strstr(err, "500 transfers at once need about 564 open files, and this process "
+                          "may open 200") != NULL, "stderr: %s", err);
+    cr_expect_eq(out[0], '\0', "transfers ran: %s", out);
+}
+
 Test(ch03_select, program_refuses_an_unknown_backend, .init = tsrv_up, .fini = tsrv_down)
 {
     char out[4096], err[4096];
     const char *args[] = {"-b", "kqueue-on-linux", "/bytes/1", NULL};
-    cr_expect_eq(t_run("ch03", args, out, sizeof out, err, sizeof err, 10), 1);
-    cr_expect(strstr(err, "unknown backend 'kqueue-on-linux'") != NULL, "stderr: %s", err);
+    cr_expect_eq(t_run("ch03", args, out, sizeof out, err, sizeof err, 10), 2, "usage: exit 2");
+    cr_expect(strstr(err, "unknown backend 'kqueue-on-linux'; this build has:") != NULL,
+              "stderr: %s", err);
+    cr_expect(strstr(err, " select") != NULL, "the backends are named: %s", err);
 }

@@ -210,6 +210,28 @@ Test(ch08_uring, program_shows_the_theft_and_the_poll_add_success, .init = tsrv_
               "%s", out);
 }
 
+/* The base URL is checked before anything runs; a refused port is a failure
+ * named by its errno text, never a negative byte count. */
+Test(ch08_uring, program_checks_its_base_url, .init = tsrv_up, .fini = tsrv_down, .timeout = 60)
+{
+    char out[4096], err[4096], refused[64];
+    static const char *const bad[] = {"http://127.0.0.1:99999", "http://example.com:80",
+                                      "http://127.0.0.1:80x"};
+    for (size_t k = 0; k < 3; k++) {
+        const char *args[] = {bad[k], NULL};
+        cr_expect_eq(t_run("ch08", args, out, sizeof out, err, sizeof err, 10), 2, "%s", bad[k]);
+        cr_expect(strstr(err, "is not the local server's address") != NULL, "%s: %s", bad[k], err);
+    }
+    snprintf(refused, sizeof refused, "http://localhost:%u", t_refused_port);
+    const char *args[] = {refused, NULL};
+    int rc = t_run("ch08", args, out, sizeof out, err, sizeof err, 30);
+    if (strncmp(out, "skip:", 5) == 0)
+        cr_skip_test("%s", out);
+    cr_expect_eq(rc, 1, "%s%s", out, err);
+    cr_expect(strstr(out, "on its own socket failed: Connection refused") != NULL, "%s", out);
+    cr_expect_null(strstr(out, "-111"), "%s", out);
+}
+
 Test(ch08_uring, the_uring_poll_loop_is_level_triggered)
 {
     t_unread_data_calls_the_reader_again("uring-poll");

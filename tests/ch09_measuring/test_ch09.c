@@ -61,10 +61,21 @@ Test(ch09_measuring, the_idle_probe_runs_its_rounds_on_every_reactor)
 
 Test(ch09_measuring, bad_arguments_exit_2)
 {
-    char out[1024], err[1024];
-    const char *none[] = {NULL};
-    const char *bad[] = {"multi_poll", "http://127.0.0.1:1/", "0", "5", NULL};
-    cr_expect_eq(t_run("ch09", none, out, sizeof out, err, sizeof err, 10), 2);
-    cr_expect_eq(t_run("ch09", bad, out, sizeof out, err, sizeof err, 10), 2);
-    cr_expect(strstr(err, "must be positive") != NULL, "%s", err);
+    static const struct { const char *args[7]; const char *says; } cases[] = {
+        {{NULL}, "no runner given"},
+        {{"frob", "http://127.0.0.1:1/", "1", "1"}, "unknown runner 'frob'"},
+        {{"loop", "nosuch", "http://127.0.0.1:1/", "1", "1"}, "unknown backend 'nosuch'"},
+        {{"idle", "nosuch", "10", "5"}, "unknown backend 'nosuch'"},
+        {{"multi_poll", "http://127.0.0.1:1/", "0", "5"}, "whole numbers above 0, not '0'"},
+        {{"loop", "epoll", "http://127.0.0.1:1/", "5", "1x"}, "whole numbers above 0, not '1x'"},
+        {{"loop", "epoll", "http://127.0.0.1:1/", "5"}, "wrong number of arguments for 'loop'"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char out[1024], err[1024];
+        const char *first = cases[k].args[0] ? cases[k].args[0] : "(none)";
+        cr_expect_eq(t_run("ch09", cases[k].args, out, sizeof out, err, sizeof err, 10), 2,
+                     "%s", first);
+        cr_expect(strstr(err, cases[k].says) != NULL, "%s: %s", first, err);
+        cr_expect_eq(out[0], '\0', "%s printed a row: %s", first, out);
+    }
 }
