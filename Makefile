@@ -76,7 +76,7 @@ win_src_ch06         := code/ch06_iocp/main.c code/core/cli.c $(WIN_GLUE)
 win_src_win_bridges  := tests/ch07_bridges/win_bridges.c $(WIN_GLUE)
 win_src_ch07         := code/ch07_bridges/main.c code/core/cli.c $(WIN_GLUE)
 
-.PHONY: win win-exes
+.PHONY: win win-exes win-objs
 win:
 ifeq ($(HAVE_WIN),yes)
 	@$(MAKE) --no-print-directory win-exes WIN_CURL="$$(tools/win-curl.sh)"
@@ -84,10 +84,21 @@ else
 	@echo "skip: Windows programs (need mingw-w64 and wine: apt-get install gcc-mingw-w64-x86-64 wine64 wine)"
 endif
 win-exes: $(WIN_EXES:%=$(WIN_OUT)/bin/%.exe)
-$(WIN_OUT)/bin/%.exe: $$(win_src_$$*) $(if $(EX_REPLACE),FORCE) $(wildcard code/core/*.h tests/common/*.h)
-	@mkdir -p $(@D); echo "  WINCC   $@"
-	@$(WIN_CC) $(WIN_CFLAGS) $(if $(EX_REPLACE),-I$(dir $(EX_REPLACE))) \
-	    $(if $(EX_REPLACE),$(patsubst $(EX_REPLACE),$(EX_WITH),$(win_src_$*)),$(win_src_$*)) -o $@ $(WIN_LIBS)
+# One object per source, so an edit recompiles one file and relinks the programs.
+win_objs = $(patsubst %.c,$(WIN_OUT)/obj/%.o,$(win_src_$(1)))
+# named here, so make keeps them and rebuilds them when missing (not intermediate)
+win-objs: $(sort $(foreach e,$(WIN_EXES),$(call win_objs,$(e))))
+$(WIN_OUT)/obj/%.o: %.c $(wildcard code/core/*.h tests/common/*.h)
+	@mkdir -p $(@D); echo "  WINCC   $<"
+	@$(WIN_CC) $(WIN_CFLAGS) -c $< -o $@
+ifneq ($(EX_REPLACE),)
+$(WIN_OUT)/obj/$(EX_REPLACE:.c=.o): $(EX_WITH) FORCE
+	@mkdir -p $(@D); echo "  WINCC   $(EX_WITH) (in place of $(EX_REPLACE))"
+	@$(WIN_CC) $(WIN_CFLAGS) -I$(dir $(EX_REPLACE)) -c $(EX_WITH) -o $@
+endif
+$(WIN_OUT)/bin/%.exe: $$(call win_objs,$$*)
+	@mkdir -p $(@D); echo "  WINLD   $@"
+	@$(WIN_CC) $^ -o $@ $(WIN_LIBS)
 
 build: deps
 	@$(MAKE) --no-print-directory progs tests win

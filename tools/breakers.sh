@@ -87,7 +87,7 @@ for name in "$@"; do
         echo "breaker $name: $verdict ($(( $(date +%s) - t0 )) s)"
     fi
     # put the tree back: the next breaker rebuilds the original object and programs
-    rm -f "$out/obj/${file%.c}.o"
+    rm -f "$out/obj/${file%.c}.o" "$out/win/obj/${file%.c}.o"
     for e in $exes; do rm -f "$out/win/bin/$e.exe"; done
 done
 

@@ -4,16 +4,21 @@
 # links between chapter files become @ref links, and ```dot blocks (shown as
 # source on GitHub) become \dot ... \enddot, drawn by graphviz; ```msc blocks
 # become \msc ... \endmsc (Doxygen's built-in mscgen); chapters get a [TOC].
+# docs/glossary.md gets the page id glossary; links to it from any file, and
+# its links back to the chapters (../chapters/chNN_slug.md), become @ref links.
 f="$1"
 id=$(basename "$f" .md)
 awk -v id="$id" '
     NR == 1 && id ~ /^ch[0-9][0-9]_/ { print $0 " {#" id "}"; print ""; print "[TOC]"; next }
+    NR == 1 && id == "glossary" { print $0 " {#glossary}"; next }
     /^```dot$/ { indot = 1; print "\\dot"; next }
     indot && /^```$/ { indot = 0; print "\\enddot"; next }
     /^```msc$/ { inmsc = 1; print "\\msc"; next }
     inmsc && /^```$/ { inmsc = 0; print "\\endmsc"; next }
     {
+        gsub(/\(\.\.\/chapters\//, "(")
         gsub(/\(chapters\//, "(")
+        gsub(/\((\.\.\/)*(docs\/)?glossary\.md\)/, "(@ref glossary)")
         while (match($0, /\(ch[0-9][0-9]_[a-z0-9_]*\.md\)/))
             $0 = substr($0, 1, RSTART) "@ref " substr($0, RSTART + 1, RLENGTH - 5) ")" substr($0, RSTART + RLENGTH)
         gsub(/\(\.\.\/README\.md\)/, "(index.html)")
