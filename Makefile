@@ -163,6 +163,7 @@ excerpts:
 docs: deps
 	@mkdir -p build/docs
 	@doxygen docs/Doxyfile > build/docs/doxygen.log && echo "docs: build/docs/html/index.html (0 warnings)"
+	@tools/docs-check.sh
 
 # Everything: tests, then excerpts and docs, then the native tests again under ASan+UBSan.
 test: build
@@ -184,7 +185,7 @@ bench: deps
 # Exercises: make exercise-ch03 checks your exercises/ch03_*/work copy
 # (SOLUTION=1: the reference, which is the project's own code).
 exercise-%: deps
-	@tools/exercise.sh $* $(if $(SOLUTION),solution,work)
+	@tools/exercise.sh $* $(if $(HINT),hint $(HINT),$(if $(RESET),reset,$(if $(SOLUTION),solution,work)))
 
 # What this machine has for the workshop; installs nothing.
 doctor:

@@ -1,19 +1,22 @@
 #!/bin/sh
 # Install what the project needs, once: apt as root (or sudo), else print the apt line.
-# Usage: tools/bootstrap.sh native|windows|bench|all
+# Usage: tools/bootstrap.sh native|windows|bench|docs|all
 set -eu
 
 want="${1:-native}"
 pkgs_native="gcc make pkg-config libcurl4-openssl-dev libcriterion-dev libmicrohttpd-dev libuv1-dev doxygen graphviz liburing-dev"
 pkgs_windows="gcc-mingw-w64-x86-64 wine64 wine dpkg-dev"
 pkgs_bench="nginx-light wrk gnuplot-nox curl"
+pkgs_docs="chromium"
+command -v npm >/dev/null 2>&1 || pkgs_docs="$pkgs_docs nodejs npm"
 
 case "$want" in
     native)  pkgs="$pkgs_native" ;;
     windows) pkgs="$pkgs_native $pkgs_windows" ;;
     bench)   pkgs="$pkgs_native $pkgs_bench" ;;
-    all)     pkgs="$pkgs_native $pkgs_windows $pkgs_bench" ;;
-    *) echo "bootstrap: unknown set '$want' (native|windows|bench|all)" >&2; exit 2 ;;
+    docs)    pkgs="$pkgs_native $pkgs_docs" ;;
+    all)     pkgs="$pkgs_native $pkgs_windows $pkgs_bench $pkgs_docs" ;;
+    *) echo "bootstrap: unknown set '$want' (native|windows|bench|docs|all)" >&2; exit 2 ;;
 esac
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
@@ -52,6 +55,8 @@ why() {
         libuv1-dev) echo "the libuv reference loop" ;;
         liburing-dev) echo "io_uring, chapter 8" ;;
         doxygen|graphviz) echo "make docs" ;;
+        chromium) echo "make docs loads every page in it (headless) to check the site" ;;
+        nodejs|npm) echo "drives Chromium for the site check (playwright-core)" ;;
         libcurl4-openssl-dev) echo "libcurl" ;;
         *) echo "building" ;;
     esac

@@ -4,6 +4,8 @@
 # links between chapter files become @ref links, and ```dot blocks (shown as
 # source on GitHub) become \dot ... \enddot, drawn by graphviz; ```msc blocks
 # become \msc ... \endmsc (Doxygen's built-in mscgen); chapters get a [TOC].
+# The <!-- run: --> marks of tools/outputs.sh are dropped, and headings lose
+# their backticks (Doxygen shows them as a literal <tt> in titles and the TOC).
 # docs/glossary.md gets the page id glossary; links to it from any file, and
 # its links back to the chapters (../chapters/chNN_slug.md), become @ref links.
 f="$1"
@@ -11,6 +13,8 @@ id=$(basename "$f" .md)
 awk -v id="$id" '
     NR == 1 && id ~ /^ch[0-9][0-9]_/ { print $0 " {#" id "}"; print ""; print "[TOC]"; next }
     NR == 1 && id == "glossary" { print $0 " {#glossary}"; next }
+    /^<!-- run: .* -->$/ { print ""; next }         # tools/outputs.sh marks; Doxygen would not see the block after one
+    /^#+ / && /`/ { gsub(/`/, "") }                  # code in a heading shows as a literal <tt> in titles
     /^```dot$/ { indot = 1; print "\\dot"; next }
     indot && /^```$/ { indot = 0; print "\\enddot"; next }
     /^```msc$/ { inmsc = 1; print "\\msc"; next }

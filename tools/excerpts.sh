@@ -5,6 +5,8 @@
 #                 ...exactly the lines between tag::loop_run and end::loop_run...
 #                 ```
 # A tag that does not exist, or an excerpt that differs from the code, fails.
+# The lines of an exercise (/* tag::exercise chNN */ ... /* end::exercise */)
+# are shown as one "left out" line.
 set -u
 fix=0
 [ "${1:-}" = "--fix" ] && { fix=1; shift; }
@@ -15,6 +17,14 @@ for md in "$@"; do
         out = ""; on = 0; found = 0
         while ((rc = (getline line < file)) > 0) {
             if (line ~ ("end::" tag " ")) { on = 0; found = 2; break }
+            # an exercise part is shown elided: the chapter does not print its answer
+            if (on && line ~ /tag::exercise ch[0-9]+ /) {
+                ex = line; sub(/.*tag::exercise /, "", ex); sub(/ .*/, "", ex)
+                ind = line; sub(/[^ ].*/, "", ind)
+                out = out ind "/* ... left out: it is the exercise (make exercise-" ex ") */\n"
+                hide = 1; continue
+            }
+            if (hide) { if (line ~ /end::exercise /) hide = 0; continue }
             if (on) out = out line "\n"
             if (line ~ ("tag::" tag " ")) { on = 1; found = 1 }
         }

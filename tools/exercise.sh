@@ -1,7 +1,12 @@
 #!/bin/sh
 # Exercises: make exercise-chNN builds the learner's version of one function's
 # file and runs the tests that judge it, with a short message, not a wall of output.
+# The part the learner writes is marked in the project's file with
+# /* tag::exercise chNN */ ... /* end::exercise */; the starter is that file with
+# the part replaced by exercises/chNN_*/todo.txt (and chapters show it elided).
 # Usage: tools/exercise.sh chNN [work|starter|solution]
+#        tools/exercise.sh chNN hint 1|2|3   a question, the idea, the answer
+#        tools/exercise.sh chNN reset        a fresh copy (the old one kept as .old)
 #        tools/exercise.sh --verify     every starter must fail, every solution pass
 set -u
 cd "$(dirname "$0")/.."
@@ -35,9 +40,30 @@ out="build/$variant"
 mkdir -p "$out"
 
 starter() {   # the starter: the project's file with the exercise's part taken out
-    patch -s -o "$1" "$FILE" "$dir/starter.patch" || { echo "exercise: $dir/starter.patch no longer applies to $FILE"; exit 2; }
+    grep -q "tag::exercise $id " "$FILE" && grep -q 'end::exercise ' "$FILE" ||
+        { echo "exercise: $FILE has no /* tag::exercise $id */ ... /* end::exercise */"; exit 2; }
+    awk -v todo="$dir/todo.txt" '
+        /tag::exercise / { while ((getline l < todo) > 0) print l; skip = 1; next }
+        /end::exercise / { skip = 0; next }
+        !skip' "$FILE" > "$1"
 }
 case "$mode" in
+    hint)
+        n="${3:-1}"
+        case "$n" in
+            1) echo "exercise $id, hint 1 of 3 (a question): $HINT1" ;;
+            2) echo "exercise $id, hint 2 of 3 (the idea): $HINT2" ;;
+            3) echo "exercise $id, hint 3 of 3 (the answer): $HINT3" ;;
+            *) echo "exercise: HINT is 1 (a question), 2 (the idea) or 3 (the answer)"; exit 2 ;;
+        esac
+        [ "$n" -lt 3 ] && echo "  (make exercise-$id HINT=$((n + 1)) for the next one)"
+        exit 0 ;;
+    reset)
+        src="$dir/work/$base"
+        [ -f "$src" ] && mv "$src" "$src.old" && echo "exercise $id: your old copy is $src.old"
+        mkdir -p "$dir/work"; starter "$src"
+        echo "exercise $id: a fresh copy is $src. $TASK"
+        exit 0 ;;
     work)
         src="$dir/work/$base"
         if [ ! -f "$src" ]; then
@@ -71,9 +97,18 @@ if [ -n "$tested" ] && [ "$tested" -gt 0 ] && [ "$pass" = "$tested" ]; then
     echo "exercise $id: passed ($pass tests: $TESTS)"
     exit 0
 fi
-echo "exercise $id: not yet. $TASK"
-echo "  Failing: $(sed -n 's/^\[FAIL\] \([^ ]*\): .*/\1/p' "$log" | tr '\n' ' ')"
-[ -z "$tested" ] && echo "  (the test program crashed before reporting)"
-echo "  Hint: $HINT"
-echo "  Full output: $log"
+if [ "$mode" = work ] && starter "$out/fresh-$base" && cmp -s "$out/fresh-$base" "$src"; then
+    echo "exercise $id: nothing written yet: $src is still the starter. $TASK"
+elif [ -n "$tested" ] && [ "${pass:-0}" -gt 0 ]; then
+    echo "exercise $id: half right: $pass of $tested tests pass. $TASK"
+else
+    echo "exercise $id: not yet: none of the $tested tests passes. $TASK"
+fi
+[ -z "$tested" ] && echo "  (the test program crashed or hung before reporting)"
+# each failing test, with what it asserted and the values it saw
+awk '/^\[----\]/ { sub(/^\[----\] */, ""); if ($0 != "") msg = msg "      " $0 "\n"; next }
+     /^\[FAIL\]/ { name = $2; sub(/:$/, "", name); printf "  FAILED %s\n%s", name, msg; msg = ""; next }
+     /^\[(PASS|RUN |SKIP)/ { msg = "" }' "$log" | head -30
+echo "  Stuck? make exercise-$id HINT=1 (a question), HINT=2 (the idea), HINT=3 (the answer)."
+echo "  Start again: make exercise-$id RESET=1.   Full output: $log"
 exit 1

@@ -4,6 +4,7 @@
 /* tag::blocking_run */
 int blocking_run(struct job *jobs, size_t n, const struct job_opts *o)
 {
+    /* tag::exercise ch01 */
     for (size_t i = 0; i < n; i++) {
         CURL *easy = job_easy(&jobs[i], o);
         if (!easy)
@@ -11,6 +12,7 @@ int blocking_run(struct job *jobs, size_t n, const struct job_opts *o)
         CURLcode rc = curl_easy_perform(easy);   /* blocks until done */
         job_finish(easy, rc);
     }
+    /* end::exercise */
     return 0;
 }
 /* end::blocking_run */

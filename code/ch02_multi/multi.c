@@ -4,6 +4,7 @@
 /* tag::multi_drain */
 static void drain(CURLM *multi)
 {
+    /* tag::exercise ch02 */
     CURLMsg *msg;
     int left;
     while ((msg = curl_multi_info_read(multi, &left))) {
@@ -14,6 +15,7 @@ static void drain(CURLM *multi)
         curl_multi_remove_handle(multi, easy);
         job_finish(easy, result);
     }
+    /* end::exercise */
 }
 /* end::multi_drain */
 

@@ -49,10 +49,12 @@ static CURL *next(struct feed *f, CURL *e, CURLcode rc)
         f->failed++;
     if (rc != CURLE_OK && !f->note[0])
         snprintf(f->note, sizeof f->note, "%s", curl_easy_strerror(rc));
+    /* tag::exercise ch09 */
     if (f->started < f->total) {
         f->started++;
         return e;                         /* same handle: its connection is reused */
     }
+    /* end::exercise */
     curl_easy_cleanup(e);
     return NULL;
 }

@@ -258,7 +258,9 @@ static int af_wait(loop_t *loop, long timeout_ms)
         unsigned m = loop_events(got) & k->want;
         if (m && !k->gone && !k->closed && (size_t)fired < loop->fired_cap)
             loop->fired[fired++] = (struct loop_fired){k->s, m};
+        /* tag::exercise ch07 */
         mark(a, k);                       /* one-shot: re-arm next time round */
+        /* end::exercise */
     }
     return n < 0 ? n : fired;
 }

@@ -73,6 +73,7 @@ static int apply(loop_t *loop, struct ep *e)
         unsigned have = (unsigned)w->slot & 3u, want = w->mask & 3u;
         if (have == want)
             continue;
+        /* tag::exercise ch05 */
         struct epoll_event ev = {0};
         ev.events = ((want & LOOP_READABLE) ? EPOLLIN : 0u) | ((want & LOOP_WRITABLE) ? EPOLLOUT : 0u);
         ev.data.fd = fd;
@@ -81,6 +82,7 @@ static int apply(loop_t *loop, struct ep *e)
             epoll_ctl(e->fd, errno == EEXIST ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) != 0)
             return loop_fail(loop, LOOP_ESYS, "epoll_ctl(fd %d): %s", fd, strerror(errno));
         w->slot = want;
+        /* end::exercise */
     }
     e->nchanges = 0;
     return LOOP_OK;

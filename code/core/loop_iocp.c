@@ -144,10 +144,12 @@ static void op_init(px_op_t *op, SOCKET s, px_done_cb cb, void *arg)
 /* Success now or later, a completion will be queued: count it as in flight. */
 static int started(loop_t *loop, BOOL ok, const char *what)
 {
+    /* tag::exercise ch06 */
     int e = ok ? 0 : WSAGetLastError();
     if (!ok && e != WSA_IO_PENDING && e != ERROR_IO_PENDING)
         return loop_fail(loop, LOOP_ESYS, "%s: WSA error %d", what, e);
     loop->busy++;
+    /* end::exercise */
     return LOOP_OK;
 }
 /* end::px_started */

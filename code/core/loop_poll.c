@@ -44,9 +44,11 @@ static int pl_set(loop_t *loop, loop_fd_t fd, unsigned old, unsigned mask)
         p->fds[w->slot].fd = fd;
     }
     if (mask == 0) {                             /* gone: move the last into its slot */
+        /* tag::exercise ch04 */
         p->fds[w->slot] = p->fds[--p->n];
         if (w->slot < p->n)
             loop_watch_find(loop, p->fds[w->slot].fd)->slot = w->slot;
+        /* end::exercise */
         return LOOP_OK;
     }
     p->fds[w->slot].events = (short)(((mask & LOOP_READABLE) ? POLLIN : 0) |

@@ -38,12 +38,14 @@ static int sel_fits(loop_t *loop, struct sel *s, loop_fd_t fd, unsigned old)
                          "(%d) sockets; Winsock's fd_set holds no more", FD_SETSIZE);
     (void)fd;
 #else
+    /* tag::exercise ch03 */
     /* POSIX fd_set is a bitmap indexed by fd: FD_SET beyond it corrupts memory. */
     if (fd < 0 || fd >= FD_SETSIZE)
         return loop_fail(loop, LOOP_ERANGE, "select: fd %d is at or above FD_SETSIZE "
                          "(%d); an fd_set cannot hold it (use poll or epoll)",
                          (int)fd, FD_SETSIZE);
     (void)s; (void)old;
+    /* end::exercise */
 #endif
     return LOOP_OK;
 }

@@ -130,7 +130,9 @@ static void on_cqe(loop_t *loop, void *state, struct io_uring_cqe *cqe, int *fir
     m &= k->want;
     if (m && !k->gone && (size_t)*fired < loop->fired_cap)
         loop->fired[(*fired)++] = (struct loop_fired){k->fd, m};
+    /* tag::exercise ch08 */
     mark(p, k);                            /* re-arm (or free) before the next wait */
+    /* end::exercise */
 }
 /* end::uring_poll_cqe */
 

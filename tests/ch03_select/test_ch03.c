@@ -157,11 +157,20 @@ Test(ch03_select, fd_at_or_above_fd_setsize_is_refused)
     int high = fds[n - 1], low = fds[0];
     cr_assert_geq(high, FD_SETSIZE);
     loop_t *loop = loop_new("select");
-    cr_expect_eq(loop_add_reader(loop, low, never, NULL), LOOP_OK);
-    cr_expect_eq(loop_add_reader(loop, high, never, NULL), LOOP_ERANGE);
-    cr_expect_eq(loop_add_writer(loop, high, never, NULL), LOOP_ERANGE);
-    cr_expect(strstr(loop_error(loop), "FD_SETSIZE") != NULL, "message: %s", loop_error(loop));
-    cr_expect_eq(loop_remove_reader(loop, high), LOOP_ENOENT, "nothing was registered");
+    int rc = loop_add_reader(loop, low, never, NULL);
+    cr_expect_eq(rc, LOOP_OK, "add_reader(fd %d, below FD_SETSIZE %d) returned %d, not LOOP_OK",
+                 low, FD_SETSIZE, rc);
+    rc = loop_add_reader(loop, high, never, NULL);
+    cr_expect_eq(rc, LOOP_ERANGE, "add_reader(fd %d, FD_SETSIZE is %d) returned %d, not "
+                 "LOOP_ERANGE (%d)", high, FD_SETSIZE, rc, LOOP_ERANGE);
+    rc = loop_add_writer(loop, high, never, NULL);
+    cr_expect_eq(rc, LOOP_ERANGE, "add_writer(fd %d, FD_SETSIZE is %d) returned %d, not "
+                 "LOOP_ERANGE (%d)", high, FD_SETSIZE, rc, LOOP_ERANGE);
+    cr_expect(strstr(loop_error(loop), "FD_SETSIZE") != NULL,
+              "the loop's message should name FD_SETSIZE; it is \"%s\"", loop_error(loop));
+    rc = loop_remove_reader(loop, high);
+    cr_expect_eq(rc, LOOP_ENOENT, "fd %d was registered after all (remove_reader returned %d)",
+                 high, rc);
     loop_free(loop);
     for (int i = 0; i < n; i++)
         close(fds[i]);
@@ -204,15 +213,18 @@ Test(ch03_select, transfer_on_a_socket_above_fd_setsize_fails_clearly, .init = t
         curlx_add(cx, easy);
     }
     uint64_t t0 = loop_now_ms();
-    cr_expect_eq(loop_run(loop), LOOP_OK);
-    cr_expect_eq(curlx_pending(cx), 0, "every transfer was ended");
-    cr_expect_eq(curlx_mcode(cx), CURLM_ABORTED_BY_CALLBACK, "libcurl said %d",
-                 (int)curlx_mcode(cx));
+    int rc = loop_run(loop);
+    cr_expect_eq(rc, LOOP_OK, "loop_run returned %d: %s", rc, loop_error(loop));
+    cr_expect_eq(curlx_pending(cx), 0, "%zu transfers were never ended", curlx_pending(cx));
+    cr_expect_eq(curlx_mcode(cx), CURLM_ABORTED_BY_CALLBACK, "libcurl said CURLMcode %d, not "
+                 "CURLM_ABORTED_BY_CALLBACK (%d): did the socket callback return -1?",
+                 (int)curlx_mcode(cx), (int)CURLM_ABORTED_BY_CALLBACK);
     for (int i = 0; i < 2; i++)
         cr_expect_eq(results[i], CURLE_ABORTED_BY_CALLBACK, "transfer %d got %d", i,
                      (int)results[i]);
     cr_expect_lt(loop_now_ms() - t0, 1000, "the abort is immediate");
-    cr_expect(strstr(curlx_error(cx), "FD_SETSIZE") != NULL, "error: %s", curlx_error(cx));
+    cr_expect(strstr(curlx_error(cx), "FD_SETSIZE") != NULL,
+              "the glue's message should name FD_SETSIZE; it is \"%s\"", curlx_error(cx));
     curlx_free(cx);
     loop_free(loop);
     for (int i = 0; i < n; i++)

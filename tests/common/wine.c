@@ -61,9 +61,22 @@ const char *wine_output(const char *exe, const char *const args[])
         int rc = t_run(runner, argv, out, sizeof out, err, sizeof err,
                        atoi(limit) + 100);
         if (rc != 0) {
+            /* name the last thing it printed: the step after it is the one that hung or died */
+            const char *last = NULL, *p = out;
+            for (const char *nl; *p; p = nl + 1) {
+                if (strncmp(p, "FACT ", 5) == 0 || strncmp(p, "CASE ", 5) == 0)
+                    last = p;
+                if (!(nl = strchr(p, '\n')))
+                    break;
+            }
+            int len = last ? (int)strcspn(last, "\r\n") : 0;
             flock(lk, LOCK_UN);
             close(lk);
-            cr_assert_fail("%s under Wine exited %d: %s", exe, rc, err);
+            cr_assert_fail("%s under Wine %s (exit %d); %s%.*s%s%s", exe,
+                           rc == 124 || rc < 0 ? "was killed: it did not finish in time" : "failed",
+                           rc, last ? "the last line it printed was \"" : "it printed nothing",
+                           len, last ? last : "", last ? "\", so the step after it hung or died. " : ". ",
+                           err);
             return NULL;
         }
         if ((f = fopen(cache, "w"))) {
