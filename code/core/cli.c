@@ -188,7 +188,11 @@ int cli_main(int argc, char **argv, const char *model, job_runner run,
     for (size_t k = 0; k < n; k++)
         jobs[k].url = urls[k % nurl];
     uint64_t t0 = loop_now_ms();
-    if (run(jobs, n, &o) < 0) {
+    int ran = run(jobs, n, &o);
+    size_t ended = 0;
+    for (size_t k = 0; k < n; k++)
+        ended += jobs[k].done;
+    if (ran < 0 && ended == 0) {             /* nothing started; the runner said why */
         rc = 1;
         goto out;
     }
@@ -199,7 +203,7 @@ int cli_main(int argc, char **argv, const char *model, job_runner run,
             failed += !job_ok(&jobs[k]);
     printf("total: model=%s transfers=%zu ok=%zu failed=%zu wall=%llu ms\n",
            o.backend ? o.backend : model, n, n - failed, failed, (unsigned long long)wall);
-    rc = failed ? 1 : 0;
+    rc = failed || ran < 0 ? 1 : 0;
 out:
     for (size_t k = 0; urls && k < nurl; k++)
         free(urls[k]);

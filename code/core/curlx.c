@@ -20,6 +20,9 @@ struct curlx {
     size_t nlive, cap;
     curlx_trace_cb trace;
     void *trace_arg;
+    int depth;               /* glue frames on the stack: libcurl or a done callback may run */
+    int free_asked;          /* curlx_free() was called inside one: free on the way out */
+    int freeing;
     char err[320];
 };
 
@@ -80,10 +83,13 @@ static void abort_all(curlx_t *cx, CURLMcode mc)
 static void action(curlx_t *cx, curl_socket_t fd, int ev)
 {
     int running;
+    cx->depth++;                         /* a done callback may call curlx_free() */
     CURLMcode mc = curl_multi_socket_action(cx->multi, fd, ev, &running);
     if (mc != CURLM_OK)
         abort_all(cx, mc);
     check_done(cx);
+    if (--cx->depth == 0 && cx->free_asked)
+        curlx_free(cx);                  /* now nothing below us uses cx */
 }
 
 static void on_readable(loop_t *l, loop_fd_t fd, void *cx)
@@ -230,8 +236,13 @@ void curlx_trace(curlx_t *cx, curlx_trace_cb cb, void *arg)
 /* Cleanup may call on_socket (REMOVE for cached connections): keep cx valid. */
 void curlx_free(curlx_t *cx)
 {
-    if (!cx)
+    if (!cx || cx->freeing)
+        return;                          /* a done callback during the free below */
+    if (cx->depth > 0) {                 /* called from a done callback: the glue's */
+        cx->free_asked = 1;              /* frames still use cx; action() frees it */
         return;
+    }
+    cx->freeing = 1;
     while (cx->nlive)
         finish(cx, cx->live[0], CURLE_ABORTED_BY_CALLBACK);
     curl_multi_cleanup(cx->multi);

@@ -50,7 +50,9 @@ CURLMcode curlx_mcode(const curlx_t *cx);
 size_t curlx_refusals(const curlx_t *cx);
 /** The multi handle, for options such as CURLMOPT_MAX_HOST_CONNECTIONS. */
 CURLM *curlx_multi(curlx_t *cx);
-/** Detach: removes what is left, runs libcurl's cleanup callbacks, frees. */
+/** Detach: removes what is left (each live transfer reported once, as aborted),
+ *  runs libcurl's cleanup callbacks, frees. Safe from a done callback: the
+ *  free then happens when the glue's own frame returns. */
 void curlx_free(curlx_t *cx);
 
 #endif

@@ -112,9 +112,18 @@ int job_run_loop(struct job *jobs, size_t n, const struct job_opts *o)
     }
     if (o->trace)
         curlx_trace(cx, on_trace, stdout);
-    for (size_t i = 0; i < n; i++)
-        curlx_add(cx, job_easy(&jobs[i], o));
+    for (size_t i = 0; i < n; i++) {
+        CURL *easy = job_easy(&jobs[i], o);
+        CURLMcode mc = easy ? curlx_add(cx, easy) : CURLM_OUT_OF_MEMORY;
+        if (mc != CURLM_OK && easy) {        /* never started: end it here, with why */
+            snprintf(jobs[i].error, sizeof jobs[i].error, "curl_multi_add_handle: %s",
+                     curl_multi_strerror(mc));
+            job_finish(easy, CURLE_FAILED_INIT);
+        }
+    }
     int rc = loop_run(loop);
+    if (rc < 0)
+        fprintf(stderr, "error: the %s loop failed: %s\n", loop_name(loop), loop_error(loop));
     if (curlx_error(cx)[0])
         fprintf(stderr, "error: %s\n", curlx_error(cx));
     curlx_free(cx);

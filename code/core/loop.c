@@ -126,6 +126,43 @@ const char *loop_policy_backend(void)
     return be ? be->name : NULL;
 }
 
+static int faulty(loop_t *loop, int op)
+{
+    return loop->fault_op == op && --loop->fault_left == 0;
+}
+
+static int faulty_wait(loop_t *loop, long timeout_ms)
+{
+    if (faulty(loop, LOOP_FAULT_WAIT))
+        return loop_fail(loop, LOOP_ESYS, "the wait failed (injected by LOOP_FAULT)");
+    return loop->real_be->wait(loop, timeout_ms);
+}
+
+/* LOOP_FAULT=add:N, timer:N or wait:N: the Nth loop_add_reader/writer,
+ * loop_call_later or backend wait of each loop fails as if out of memory (or,
+ * for wait, as a failed system call). For tests of what the glue and the
+ * programs do then; unset, it costs one comparison per call. */
+static void fault_setup(loop_t *loop)
+{
+    static const char *const ops[] = {"", "add", "timer", "wait"};
+    const char *f = getenv("LOOP_FAULT");
+    char op[8];
+    long n = 0;
+    if (!f || sscanf(f, "%7[a-z]:%ld", op, &n) != 2 || n < 1)
+        return;
+    for (int i = 1; i < 4; i++)
+        if (!strcmp(op, ops[i])) {
+            loop->fault_op = i;
+            loop->fault_left = n;
+        }
+    if (loop->fault_op == LOOP_FAULT_WAIT) {   /* wrap the backend's wait */
+        loop->real_be = loop->be;
+        loop->fault_be = *loop->be;
+        loop->fault_be.wait = faulty_wait;
+        loop->be = &loop->fault_be;
+    }
+}
+
 loop_t *loop_new(const char *name)
 {
     if (!name && !(name = loop_policy_backend())) {
@@ -148,6 +185,7 @@ loop_t *loop_new(const char *name)
         return NULL;
     loop->be = be;
     loop->next_timer = 1;
+    fault_setup(loop);
     loop->nbuckets = 64;
     loop->buckets = calloc(loop->nbuckets, sizeof *loop->buckets);
     if (!loop->buckets || be->init(loop) != LOOP_OK) {
@@ -271,6 +309,8 @@ static int watch_add(loop_t *loop, loop_fd_t fd, unsigned bit,
                          "operations and cannot watch fd readiness", loop->be->name);
     if (!cb)
         return loop_fail(loop, LOOP_EINVAL, "NULL callback");
+    if (faulty(loop, LOOP_FAULT_ADD))
+        return loop_fail(loop, LOOP_ENOMEM, "out of memory (injected by LOOP_FAULT)");
     struct loop_watch *w = watch_get(loop, fd);
     if (!w)
         return loop_fail(loop, LOOP_ENOMEM, "out of memory");
@@ -316,9 +356,11 @@ int loop_remove_writer(loop_t *l, loop_fd_t fd) { return watch_remove(l, fd, LOO
 
 uint64_t loop_call_later(loop_t *loop, long ms, loop_timer_cb cb, void *arg)
 {
-    struct loop_timer *t = calloc(1, sizeof *t);
+    struct loop_timer *t = faulty(loop, LOOP_FAULT_TIMER) ? NULL : calloc(1, sizeof *t);
     if (!t || !cb) {
         free(t);
+        loop_fail(loop, cb ? LOOP_ENOMEM : LOOP_EINVAL, cb ? "out of memory for a timer"
+                  : "NULL callback");
         return 0;
     }
     t->id = loop->next_timer++;

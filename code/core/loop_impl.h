@@ -72,8 +72,15 @@ struct loop {
     uint64_t waits;                  /**< Backend waits so far. */
     uint64_t callbacks;              /**< Reader and writer callbacks run. */
     uint64_t helper_waits;           /**< A helper thread's wake-ups, if the backend has one. */
+    int fault_op;                    /**< LOOP_FAULT's operation (LOOP_FAULT_*), 0 for none. */
+    long fault_left;                 /**< Calls of it until the one that fails. */
+    struct loop_backend fault_be;    /**< LOOP_FAULT=wait: the backend, its wait wrapped. */
+    const struct loop_backend *real_be; /**< ... and the real one. */
     char err[256];                   /**< loop_error()'s text. */
 };
+
+/** Operations LOOP_FAULT=OP:N can make fail, for tests of the failure paths. */
+enum { LOOP_FAULT_ADD = 1, LOOP_FAULT_TIMER, LOOP_FAULT_WAIT };
 
 /** Record a formatted message for loop_error() and return @p code. */
 int loop_fail(loop_t *loop, int code, const char *fmt, ...)

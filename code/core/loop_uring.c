@@ -110,7 +110,7 @@ const struct loop_backend loop_backend_uring = {
 
 static struct io_uring_sqe *start(loop_t *loop, ur_op_t *op, int fd, ur_done_cb cb, void *arg)
 {
-    if (loop->be != &loop_backend_uring) {
+    if (strcmp(loop->be->name, loop_backend_uring.name) != 0) {   /* (LOOP_FAULT wraps be) */
         loop_fail(loop, LOOP_EINVAL, "ur_*: not a uring loop");
         return NULL;
     }

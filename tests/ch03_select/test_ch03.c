@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/select.h>
@@ -452,4 +453,67 @@ Test(ch03_select, program_refuses_an_unknown_backend, .init = tsrv_up, .fini = t
     cr_expect(strstr(err, "unknown backend 'kqueue-on-linux'; this build has:") != NULL,
               "stderr: %s", err);
     cr_expect(strstr(err, " select") != NULL, "the backends are named: %s", err);
+}
+
+/* A done callback may free the glue (at the last transfer, or the first). */
+Test(ch03_select, the_glue_can_be_freed_from_its_done_callback, .init = tsrv_up, .fini = tsrv_down,
+     .timeout = 30)
+{
+    t_free_glue_from_done_callback("select");
+}
+
+/* An injected failure mid-run (LOOP_FAULT: the Nth add_reader/writer, timer or
+ * wait fails) ends every transfer with a message that says why, and leaks
+ * nothing (the ASan build checks). */
+static void run_with_fault(const char *fault, struct job *jobs, size_t n)
+{
+    char url[96];
+    snprintf(url, sizeof url, "%s/delay/100", t_base);
+    for (size_t i = 0; i < n; i++)
+        jobs[i] = (struct job){.url = strdup(url)};
+    struct job_opts o = {5000, "select", 0};
+    setenv("LOOP_FAULT", fault, 1);
+    job_run_loop(jobs, n, &o);
+    unsetenv("LOOP_FAULT");
+    for (size_t i = 0; i < n; i++) {
+        cr_expect_eq(jobs[i].done, 1, "%s: transfer %zu reported %d times", fault, i,
+                     jobs[i].done);
+        free((char *)jobs[i].url);
+    }
+}
+
+Test(ch03_select, injected_failures_end_every_transfer_with_a_reason, .init = tsrv_up,
+     .fini = tsrv_down, .timeout = 30)
+{
+    struct job jobs[3];
+    run_with_fault("add:2", jobs, 3);            /* the loop refuses a socket */
+    for (int i = 0; i < 3; i++) {
+        cr_expect_eq(jobs[i].result, CURLE_ABORTED_BY_CALLBACK, "add: transfer %d got %d", i,
+                     (int)jobs[i].result);
+        cr_expect(strstr(jobs[i].error, "injected by LOOP_FAULT") != NULL ||
+                  strstr(jobs[i].error, "aborted") != NULL, "add: %s", jobs[i].error);
+    }
+    run_with_fault("wait:3", jobs, 3);           /* the wait itself fails */
+    for (int i = 0; i < 3; i++)
+        cr_expect_neq(jobs[i].result, CURLE_OK, "wait: transfer %d still succeeded", i);
+    run_with_fault("timer:2", jobs, 3);          /* no memory for libcurl's timer */
+    int failed = 0;
+    for (int i = 0; i < 3; i++)
+        failed += jobs[i].result != CURLE_OK;
+    cr_expect_gt(failed, 0, "timer: no transfer noticed its timer was lost");
+}
+
+/* The program says the loop failed, prints the rows it has, and exits 1. */
+Test(ch03_select, program_reports_a_loop_failure_and_the_rows_so_far, .init = tsrv_up,
+     .fini = tsrv_down, .timeout = 30)
+{
+    char out[4096], err[4096];
+    const char *args[] = {"-n", "2", "/delay/100", NULL};
+    setenv("LOOP_FAULT", "wait:3", 1);
+    int rc = t_run("ch03", args, out, sizeof out, err, sizeof err, 20);
+    unsetenv("LOOP_FAULT");
+    cr_expect_eq(rc, 1, "exit %d\n%s%s", rc, out, err);
+    cr_expect(strstr(err, "the select loop failed: the wait failed (injected by LOOP_FAULT)"),
+              "stderr: %s", err);
+    cr_expect(strstr(out, "total: model=select transfers=2 ok=0 failed=2") != NULL, "%s", out);
 }

@@ -195,3 +195,10 @@ FACT_TEST(wine_wsapoll_accepts_pollpri_without_an_error)
                      "rc=1 err=0 revents=POLLRDNORM");
 }
 #endif
+
+/* A done callback may free the glue (at the last transfer, or the first). */
+Test(ch04_poll, the_glue_can_be_freed_from_its_done_callback, .init = tsrv_up, .fini = tsrv_down,
+     .timeout = 30)
+{
+    t_free_glue_from_done_callback("poll");
+}

@@ -98,3 +98,10 @@ Test(ch05_epoll, program_runs_on_epoll, .init = tsrv_up, .fini = tsrv_down, .tim
     cr_assert_eq(t_run("ch05", args, out, sizeof out, err, sizeof err, 30), 0, "%s%s", out, err);
     cr_expect(strstr(out, "model=epoll transfers=16 ok=16") != NULL, "%s", out);
 }
+
+/* A done callback may free the glue (at the last transfer, or the first). */
+Test(ch05_epoll, the_glue_can_be_freed_from_its_done_callback, .init = tsrv_up, .fini = tsrv_down,
+     .timeout = 30)
+{
+    t_free_glue_from_done_callback("epoll");
+}

@@ -1,6 +1,7 @@
 /* Native test helpers; see testutil.h. */
 #include "testutil.h"
 #include "../../code/core/server.h"
+#include "../../code/core/curlx.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -210,3 +211,56 @@ void t_reused_fd_number(const char *backend)
     close(b[1]);
 }
 
+
+/* ---- see t_free_glue_from_done_callback in testutil.h */
+struct freer {
+    curlx_t *cx;
+    int done, ok, aborted, free_at;
+};
+
+static void free_when_told(CURL *easy, CURLcode rc, void *arg)
+{
+    struct freer *f = arg;
+    f->ok += rc == CURLE_OK;
+    f->aborted += rc == CURLE_ABORTED_BY_CALLBACK;
+    curl_easy_cleanup(easy);
+    if (++f->done == f->free_at)
+        curlx_free(f->cx);                 /* inside the glue's own call stack */
+}
+
+static size_t sink(char *d, size_t s, size_t n, void *a) { (void)d; (void)a; return s * n; }
+
+static void free_at(const char *backend, int at)
+{
+    char url[96], err[400];
+    struct freer f = {0};
+    f.free_at = at;
+    loop_t *loop = loop_new(backend);
+    cr_assert_not_null(loop);
+    f.cx = curlx_attach(loop, free_when_told, &f, 0, err, sizeof err);
+    cr_assert_not_null(f.cx, "%s", err);
+    for (int i = 0; i < 3; i++) {          /* one fast, two that wait */
+        snprintf(url, sizeof url, "%s%s", t_base, i ? "/delay/200" : "/bytes/10");
+        CURL *easy = curl_easy_init();
+        curl_easy_setopt(easy, CURLOPT_URL, url);
+        curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, sink);
+        curlx_add(f.cx, easy);
+    }
+    int rc = loop_run(loop);               /* returns once the glue is gone */
+    cr_expect_eq(rc, LOOP_OK, "%s: loop_run: %s", backend, loop_error(loop));
+    cr_expect_eq(f.done, 3, "%s, freed at transfer %d: %d of 3 transfers reported", backend,
+                 at, f.done);
+    if (at == 3)
+        cr_expect_eq(f.ok, 3, "%s: %d of 3 ok before the free", backend, f.ok);
+    else
+        cr_expect(f.ok == 1 && f.aborted == 2, "%s, freed at the first: %d ok, %d aborted",
+                  backend, f.ok, f.aborted);
+    loop_free(loop);
+}
+
+void t_free_glue_from_done_callback(const char *backend)
+{
+    t_require_backend(backend);
+    free_at(backend, 3);
+    free_at(backend, 1);
+}

@@ -34,6 +34,11 @@ void t_reused_fd_number(const char *backend);
  * edge-triggered or never re-armed backend stops after the first. */
 void t_unread_data_calls_the_reader_again(const char *backend);
 
+/* A done callback that frees the glue: once at the last transfer's end, and
+ * once at the first of three (the other two are then reported once each, as
+ * aborted). Run it under ASan: the glue must not touch itself afterwards. */
+void t_free_glue_from_done_callback(const char *backend);
+
 /* Raise RLIMIT_NOFILE's soft limit toward @want; returns what it is now. */
 long t_raise_nofile(long want);
 
