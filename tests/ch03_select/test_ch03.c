@@ -455,12 +455,6 @@ Test(ch03_select, program_refuses_an_unknown_backend, .init = tsrv_up, .fini = t
     cr_expect(strstr(err, " select") != NULL, "the backends are named: %s", err);
 }
 
-/* A done callback may free the glue (at the last transfer, or the first). */
-Test(ch03_select, the_glue_can_be_freed_from_its_done_callback, .init = tsrv_up, .fini = tsrv_down,
-     .timeout = 30)
-{
-    t_free_glue_from_done_callback("select");
-}
 
 /* An injected failure mid-run (LOOP_FAULT: the Nth add_reader/writer, timer or
  * wait fails) ends every transfer with a message that says why, and leaks
@@ -517,3 +511,28 @@ Test(ch03_select, program_reports_a_loop_failure_and_the_rows_so_far, .init = ts
               "stderr: %s", err);
     cr_expect(strstr(out, "total: model=select transfers=2 ok=0 failed=2") != NULL, "%s", out);
 }
+
+
+static uint64_t due_fired;
+static void note_due(loop_t *l, void *arg) { (void)arg; due_fired = loop_now_ms(); loop_stop(l); }
+
+/* The wait ends when the next timer is due: a 100 ms timer, with an idle fd
+ * watched, fires between 100 and 500 ms (a generous bound: shared machines). */
+Test(ch03_select, a_timer_fires_on_time_while_the_loop_waits)
+{
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    loop_t *loop = loop_new("select");
+    loop_add_reader(loop, p[0], never, NULL);
+    uint64_t t0 = loop_now_ms();
+    due_fired = 0;
+    loop_call_later(loop, 100, note_due, NULL);
+    cr_expect_eq(loop_run(loop), LOOP_OK);
+    cr_expect(due_fired - t0 >= 99 && due_fired - t0 < 500, "the 100 ms timer fired after %llu ms",
+              (unsigned long long)(due_fired - t0));
+    loop_free(loop);
+    close(p[0]);
+    close(p[1]);
+}
+
+LOOP_BACKEND_TESTS(ch03_select, "select")

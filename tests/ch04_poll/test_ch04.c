@@ -58,31 +58,6 @@ Test(ch04_poll, poll_holds_more_sockets_than_fd_setsize)
     close(idle[0]); close(idle[1]); close(live[0]); close(live[1]);
 }
 
-static int called;
-static void count_call(loop_t *l, loop_fd_t fd, void *arg) { (void)l; (void)fd; (void)arg; called++; }
-static void stop_cb(loop_t *l, void *arg) { (void)arg; loop_stop(l); }
-
-Test(ch04_poll, a_removed_fd_is_not_polled_any_more)
-{
-    int p[2], q[2];
-    cr_assert_eq(pipe(p), 0);
-    cr_assert_eq(pipe(q), 0);
-    loop_t *loop = loop_new("poll");
-    loop_add_reader(loop, p[0], count_call, NULL);
-    loop_add_reader(loop, q[0], count_call, NULL);
-    cr_assert_eq(loop_remove_reader(loop, p[0]), LOOP_OK);
-    cr_assert_eq(write(p[1], "x", 1), 1);         /* ready, but nobody asked any more */
-    loop_call_later(loop, 100, stop_cb, NULL);
-    struct loop_stats st;
-    loop_run(loop);
-    loop_stats(loop, &st);
-    cr_expect_eq(called, 0, "a removed fd's callback ran");
-    cr_expect_leq(st.waits, 5, "the loop woke %llu times in 100 ms for a removed fd",
-                  (unsigned long long)st.waits);
-    loop_free(loop);
-    close(p[0]); close(p[1]); close(q[0]); close(q[1]);
-}
-
 Test(ch04_poll, transfer_on_a_socket_above_fd_setsize_succeeds, .init = tsrv_up,
      .fini = tsrv_down, .timeout = 30)
 {
@@ -196,9 +171,4 @@ FACT_TEST(wine_wsapoll_accepts_pollpri_without_an_error)
 }
 #endif
 
-/* A done callback may free the glue (at the last transfer, or the first). */
-Test(ch04_poll, the_glue_can_be_freed_from_its_done_callback, .init = tsrv_up, .fini = tsrv_down,
-     .timeout = 30)
-{
-    t_free_glue_from_done_callback("poll");
-}
+LOOP_BACKEND_TESTS(ch04_poll, "poll")

@@ -99,9 +99,4 @@ Test(ch05_epoll, program_runs_on_epoll, .init = tsrv_up, .fini = tsrv_down, .tim
     cr_expect(strstr(out, "model=epoll transfers=16 ok=16") != NULL, "%s", out);
 }
 
-/* A done callback may free the glue (at the last transfer, or the first). */
-Test(ch05_epoll, the_glue_can_be_freed_from_its_done_callback, .init = tsrv_up, .fini = tsrv_down,
-     .timeout = 30)
-{
-    t_free_glue_from_done_callback("epoll");
-}
+LOOP_BACKEND_TESTS(ch05_epoll, "epoll")

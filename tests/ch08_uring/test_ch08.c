@@ -242,9 +242,4 @@ Test(ch08_uring, a_closed_and_reused_fd_number_can_be_watched_again)
     t_reused_fd_number("uring-poll");
 }
 
-/* A done callback may free the glue (at the last transfer, or the first). */
-Test(ch08_uring, the_glue_can_be_freed_from_its_done_callback, .init = tsrv_up, .fini = tsrv_down,
-     .timeout = 30)
-{
-    t_free_glue_from_done_callback("uring-poll");
-}
+LOOP_BACKEND_TESTS(ch08_uring, "uring-poll")

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -263,4 +264,122 @@ void t_free_glue_from_done_callback(const char *backend)
     t_require_backend(backend);
     free_at(backend, 3);
     free_at(backend, 1);
+}
+
+/* ---- see t_signals_do_not_end_the_loop in testutil.h */
+static volatile sig_atomic_t alarms;
+static void on_alarm(int sig) { (void)sig; alarms++; }
+static void never_called(loop_t *l, loop_fd_t fd, void *arg) { (void)l; (void)fd; (void)arg; }
+static uint64_t fired_at;
+static void note_and_stop(loop_t *l, void *arg) { (void)arg; fired_at = loop_now_ms(); loop_stop(l); }
+
+void t_signals_do_not_end_the_loop(const char *backend)
+{
+    t_require_backend(backend);
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    struct sigaction sa = {0}, old;
+    sa.sa_handler = on_alarm;                 /* no SA_RESTART: waits return EINTR */
+    sigaction(SIGALRM, &sa, &old);
+    loop_t *loop = loop_new(backend);
+    loop_add_reader(loop, p[0], never_called, NULL);
+    uint64_t t0 = loop_now_ms();
+    fired_at = 0;
+    loop_call_later(loop, 300, note_and_stop, NULL);
+    struct itimerval it = {{0, 5000}, {0, 5000}}, off = {{0, 0}, {0, 0}};
+    alarms = 0;
+    setitimer(ITIMER_REAL, &it, NULL);
+    int rc = loop_run(loop);
+    setitimer(ITIMER_REAL, &off, NULL);
+    sigaction(SIGALRM, &old, NULL);
+    cr_expect_eq(rc, LOOP_OK, "%s: a signal ended the loop: %s", backend, loop_error(loop));
+    cr_expect_gt(alarms, 5, "%s: only %d signals arrived", backend, (int)alarms);
+    cr_expect_neq(fired_at, 0, "%s: the 300 ms timer never fired", backend);
+    if (fired_at)
+        cr_expect(fired_at - t0 >= 299 && fired_at - t0 < 900, "%s: the 300 ms timer fired "
+                  "after %llu ms", backend, (unsigned long long)(fired_at - t0));
+    loop_free(loop);
+    close(p[0]);
+    close(p[1]);
+}
+
+/* ---- removal, re-watching and errors, on any reactor backend */
+static int io_calls;
+static void count_io(loop_t *l, loop_fd_t fd, void *arg) { (void)l; (void)fd; (void)arg; io_calls++; }
+static void stop_now_cb(loop_t *l, void *arg) { (void)arg; loop_stop(l); }
+
+static void run_for(loop_t *loop, long ms)
+{
+    loop_call_later(loop, ms, stop_now_cb, NULL);
+    cr_expect_eq(loop_run(loop), LOOP_OK, "%s: %s", loop_name(loop), loop_error(loop));
+}
+
+void t_removed_fd_stops_waking_the_loop(const char *backend)
+{
+    int p[2], q[2];
+    struct loop_stats st0, st1;
+    t_require_backend(backend);
+    cr_assert_eq(pipe(p), 0);
+    cr_assert_eq(pipe(q), 0);
+    loop_t *loop = loop_new(backend);
+    io_calls = 0;
+    loop_add_reader(loop, p[0], count_io, NULL);
+    loop_add_reader(loop, q[0], count_io, NULL);
+    run_for(loop, 10);                           /* the backend has told its kernel */
+    cr_assert_eq(loop_remove_reader(loop, p[0]), LOOP_OK);
+    cr_assert_eq(write(p[1], "x", 1), 1);        /* ready, but nobody asked any more */
+    loop_stats(loop, &st0);
+    run_for(loop, 100);
+    loop_stats(loop, &st1);
+    cr_expect_eq(io_calls, 0, "%s: a removed fd's callback ran", backend);
+    cr_expect_leq(st1.waits - st0.waits, 5, "%s: the loop woke %llu times in 100 ms for a "
+                  "removed fd", backend, (unsigned long long)(st1.waits - st0.waits));
+    loop_free(loop);
+    close(p[0]); close(p[1]); close(q[0]); close(q[1]);
+}
+
+void t_rewatch_after_remove(const char *backend)
+{
+    int p[2];
+    t_require_backend(backend);
+    cr_assert_eq(pipe(p), 0);
+    loop_t *loop = loop_new(backend);
+    io_calls = 0;
+    loop_add_reader(loop, p[0], count_io, NULL);
+    run_for(loop, 10);
+    loop_remove_reader(loop, p[0]);
+    run_for(loop, 10);                           /* nothing fired: a kernel may keep it */
+    cr_assert_eq(loop_add_reader(loop, p[0], count_io, NULL), LOOP_OK);
+    cr_assert_eq(write(p[1], "x", 1), 1);
+    run_for(loop, 100);
+    cr_expect_gt(io_calls, 0, "%s: the fd watched again never fired", backend);
+    loop_free(loop);
+    close(p[0]); close(p[1]);
+}
+
+static void writer_done(loop_t *l, loop_fd_t fd, void *arg)
+{
+    (void)arg;
+    io_calls++;
+    loop_remove_writer(l, fd);
+}
+
+void t_error_wakes_the_writer(const char *backend)
+{
+    int p[2];
+    char buf[4096] = {0};
+    t_require_backend(backend);
+    cr_assert_eq(pipe(p), 0);
+    fcntl(p[1], F_SETFL, O_NONBLOCK);
+    while (write(p[1], buf, sizeof buf) > 0)     /* full: not writable */
+        ;
+    signal(SIGPIPE, SIG_IGN);
+    loop_t *loop = loop_new(backend);
+    io_calls = 0;
+    loop_add_writer(loop, p[1], writer_done, NULL);
+    close(p[0]);                                  /* no reader left: an error, no room */
+    run_for(loop, 300);
+    cr_expect_eq(io_calls, 1, "%s: the error woke the writer %d times", backend, io_calls);
+    loop_free(loop);
+    close(p[1]);
 }

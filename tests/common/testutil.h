@@ -39,12 +39,46 @@ void t_unread_data_calls_the_reader_again(const char *backend);
  * aborted). Run it under ASan: the glue must not touch itself afterwards. */
 void t_free_glue_from_done_callback(const char *backend);
 
+/* A signal every 5 ms (SIGALRM, no SA_RESTART) while the loop waits on an
+ * idle fd for a 300 ms timer: the wait is interrupted again and again (EINTR),
+ * and the loop must carry on, fire the timer, and fire it late by well under
+ * a second. */
+void t_signals_do_not_end_the_loop(const char *backend);
+
+/* An fd watched (and waited on once, so the backend has told its kernel),
+ * then removed, then made readable: no callback, and the loop does not keep
+ * waking for it (at most 5 wake-ups in 100 ms). */
+void t_removed_fd_stops_waking_the_loop(const char *backend);
+
+/* An fd watched, waited on, removed, then watched again for the same open
+ * file (libcurl's REMOVE, then IN on the kept-alive connection): it fires.
+ * A backend whose kernel still holds the fd must change it, not add it. */
+void t_rewatch_after_remove(const char *backend);
+
+/* A pipe's write end, full, watched for writing; its read end is closed: the
+ * error (no readers) wakes the writer, though there is still no room. */
+void t_error_wakes_the_writer(const char *backend);
+
 /* Raise RLIMIT_NOFILE's soft limit toward @want; returns what it is now. */
 long t_raise_nofile(long want);
 
 /* Skip the test, with the loop's reason, when @backend cannot start here
  * (io_uring blocked in a container, say). NULL: nothing to check. */
 void t_require_backend(const char *backend);
+
+/* The loop-level cases every reactor backend must pass, as Criterion tests. */
+#define LOOP_BACKEND_TESTS(suite, backend)                                         \
+    Test(suite, signals_do_not_end_the_loop, .timeout = 30) {                      \
+        t_signals_do_not_end_the_loop(backend); }                                  \
+    Test(suite, a_removed_fd_stops_waking_the_loop, .timeout = 30) {               \
+        t_removed_fd_stops_waking_the_loop(backend); }                             \
+    Test(suite, an_fd_watched_again_after_removal_fires, .timeout = 30) {          \
+        t_rewatch_after_remove(backend); }                                         \
+    Test(suite, an_error_wakes_the_writer, .timeout = 30) {                        \
+        t_error_wakes_the_writer(backend); }                                       \
+    Test(suite, the_glue_can_be_freed_from_its_done_callback, .init = tsrv_up,     \
+         .fini = tsrv_down, .timeout = 30) {                                       \
+        t_free_glue_from_done_callback(backend); }
 
 #define CONTRACT_TEST(suite, name, runner, backend)                          \
     Test(suite, name, .init = tsrv_up, .fini = tsrv_down, .timeout = 60) {   \
