@@ -1,48 +1,139 @@
-/* The local HTTP server: libmicrohttpd, one thread per connection, so a
- * delayed or stalled reply can simply sleep. */
+/* The local HTTP server: libmicrohttpd with one internal polling thread and
+ * one waker thread, whatever the number of connections. A delayed, dripping
+ * or stalled reply does not sleep in a thread: its connection is suspended
+ * (MHD_suspend_connection) and the waker resumes it when it is due. */
 #include "server.h"
 #include "pattern.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+struct due {
+    uint64_t at;                      /* ms, CLOCK_MONOTONIC */
+    struct MHD_Connection *c;
+};
+
 struct srv {
     struct MHD_Daemon *d;
     unsigned short port;
-    volatile int stopping;
+    pthread_t waker;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct due *heap;                 /* suspended connections, earliest first */
+    size_t n, cap;
+    int stopping;                     /* under mu */
 };
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Suspend @c until @at; the caller then returns to MHD at once. -1 when it
+ * cannot wait (the server is stopping, or no memory): answer now instead. */
+static int sleep_until(srv_t *s, struct MHD_Connection *c, uint64_t at)
+{
+    pthread_mutex_lock(&s->mu);
+    if (s->stopping) {
+        pthread_mutex_unlock(&s->mu);
+        return -1;
+    }
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 64;
+        struct due *h = realloc(s->heap, cap * sizeof *h);
+        if (!h) {
+            pthread_mutex_unlock(&s->mu);
+            return -1;
+        }
+        s->heap = h;
+        s->cap = cap;
+    }
+    MHD_suspend_connection(c);
+    size_t i = s->n++;                /* sift up */
+    while (i > 0 && s->heap[(i - 1) / 2].at > at) {
+        s->heap[i] = s->heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    s->heap[i] = (struct due){at, c};
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
+static struct due pop(srv_t *s)
+{
+    struct due top = s->heap[0], last = s->heap[--s->n];
+    size_t i = 0;
+    for (;;) {                        /* sift down */
+        size_t k = 2 * i + 1;
+        if (k >= s->n)
+            break;
+        if (k + 1 < s->n && s->heap[k + 1].at < s->heap[k].at)
+            k++;
+        if (s->heap[k].at >= last.at)
+            break;
+        s->heap[i] = s->heap[k];
+        i = k;
+    }
+    if (s->n)
+        s->heap[i] = last;
+    return top;
+}
+
+/* The waker: resumes each suspended connection when it is due (all of them
+ * when the server stops). */
+static void *waker(void *arg)
+{
+    srv_t *s = arg;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        uint64_t now = now_ms();
+        while (s->n && (s->stopping || s->heap[0].at <= now))
+            MHD_resume_connection(pop(s).c);
+        if (s->stopping)
+            break;
+        if (!s->n) {
+            pthread_cond_wait(&s->cv, &s->mu);
+        } else {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            uint64_t ns = (uint64_t)ts.tv_nsec + (s->heap[0].at - now) * 1000000u;
+            ts.tv_sec += (time_t)(ns / 1000000000u);
+            ts.tv_nsec = (long)(ns % 1000000000u);
+            pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
 
 enum body_kind { BODY_BYTES, BODY_DRIP, BODY_STALL, BODY_ABORT };
 
 struct body {
     srv_t *srv;
+    struct MHD_Connection *c;
     enum body_kind kind;
     size_t size;        /* the Content-Length announced */
     long ms;            /* drip: between bytes */
+    uint64_t next;      /* drip: when the next byte is due; stall: when to give up */
 };
-
-/* Sleep in slices so srv_stop() never waits on a sleeping reply. */
-static void nap(srv_t *s, long ms)
-{
-    while (ms > 0 && !s->stopping) {
-        long step = ms < 10 ? ms : 10;
-        struct timespec ts = {0, step * 1000000L};
-        nanosleep(&ts, NULL);
-        ms -= step;
-    }
-}
 
 static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     struct body *b = cls;
     switch (b->kind) {
-    case BODY_STALL:
-        nap(b->srv, 60000);                     /* headers sent; then nothing */
+    case BODY_STALL:                            /* headers sent; then nothing */
+        if (now_ms() < b->next && sleep_until(b->srv, b->c, b->next) == 0)
+            return 0;
         return MHD_CONTENT_READER_END_WITH_ERROR;
     case BODY_ABORT:
         if (pos >= b->size / 2)
@@ -51,9 +142,9 @@ static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max)
             max = b->size / 2 - pos;
         break;
     case BODY_DRIP:
-        nap(b->srv, b->ms);
-        if (b->srv->stopping)
-            return MHD_CONTENT_READER_END_WITH_ERROR;
+        if (now_ms() < b->next)
+            return sleep_until(b->srv, b->c, b->next) == 0 ? 0 : MHD_CONTENT_READER_END_WITH_ERROR;
+        b->next = now_ms() + (uint64_t)b->ms;
         max = 1;
         break;
     case BODY_BYTES:
@@ -82,7 +173,7 @@ static enum MHD_Result reply_body(struct MHD_Connection *c, srv_t *s,
     struct body *b = malloc(sizeof *b);
     if (!b)
         return MHD_NO;
-    *b = (struct body){s, kind, size, ms};
+    *b = (struct body){s, c, kind, size, ms, now_ms() + (uint64_t)(kind == BODY_STALL ? 60000 : ms)};
     struct MHD_Response *r = MHD_create_response_from_callback(
         size, kind == BODY_BYTES ? 32 * 1024 : 1024, body_read, b, free);
     MHD_add_response_header(r, "Content-Type", "application/octet-stream");
@@ -91,34 +182,64 @@ static enum MHD_Result reply_body(struct MHD_Connection *c, srv_t *s,
     return ok;
 }
 
-/* Parse "/name/%ld" or "/name/%ld/%ld" exactly; trailing junk is a bad request. */
+/* A number in [0, 10^9] spelled in digits only ("+5", " 5", "5x" are not). */
+static const char *digits(const char *p, long *v)
+{
+    long n = 0;
+    const char *q = p;
+    while (*q >= '0' && *q <= '9' && q - p < 10)
+        n = n * 10 + (*q++ - '0');
+    if (q == p || (*q >= '0' && *q <= '9'))
+        return NULL;
+    *v = n;
+    return q;
+}
+
+/* Parse "/name", "/name/N" or "/name/N/M" exactly; anything else after the
+ * name is a bad request (-1); another name is not this route (0). */
 static int route(const char *url, const char *name, int nargs, long *a, long *b)
 {
     size_t n = strlen(name);
     if (strncmp(url, name, n) != 0 || (url[n] != '/' && url[n] != '\0'))
         return 0;
-    int used = -1;
-    if (nargs == 0)
-        return url[n] == '\0' ? 1 : -1;
-    if (nargs == 1 && sscanf(url + n, "/%ld%n", a, &used) == 1 && url[n + used] == '\0')
-        return 1;
-    if (nargs == 2 && sscanf(url + n, "/%ld/%ld%n", a, b, &used) == 2 && url[n + used] == '\0')
-        return 1;
-    return -1;
+    const char *p = url + n;
+    long *args[2] = {a, b};
+    for (int i = 0; i < nargs; i++)
+        if (*p++ != '/' || !(p = digits(p, args[i])))
+            return -1;
+    return *p == '\0' ? 1 : -1;
+}
+
+/* The state of one request, kept across the access handler's calls. */
+struct req {
+    int delayed;        /* /delay: suspended once already */
+};
+
+static void request_done(void *cls, struct MHD_Connection *c, void **state,
+                         enum MHD_RequestTerminationCode why)
+{
+    (void)cls; (void)c; (void)why;
+    free(*state);
+    *state = NULL;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version,
                                   const char *upload, size_t *upload_size, void **state)
 {
-    static int first_call;
     srv_t *s = cls;
+    struct req *q = *state;
     long a = 0, b = 0;
     int r;
     char msg[160];
-    (void)version; (void)upload; (void)upload_size;
-    if (*state == NULL) {              /* headers only so far */
-        *state = &first_call;
+    (void)version; (void)upload;
+    if (!q) {                          /* headers only so far */
+        if (!(*state = calloc(1, sizeof *q)))
+            return MHD_NO;
+        return MHD_YES;
+    }
+    if (*upload_size) {                /* a body nobody asked for: read and drop it */
+        *upload_size = 0;
         return MHD_YES;
     }
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
@@ -126,7 +247,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if ((r = route(url, "/bytes", 1, &a, &b)) == 1 && a >= 0 && a <= (1L << 30))
         return reply_body(c, s, BODY_BYTES, (size_t)a, 0);
     if (r == 0 && (r = route(url, "/delay", 1, &a, &b)) == 1 && a >= 0 && a <= 60000) {
-        nap(s, a);
+        if (!q->delayed++ && a > 0 && sleep_until(s, c, now_ms() + (uint64_t)a) == 0)
+            return MHD_YES;            /* MHD calls us again when it is resumed */
         snprintf(msg, sizeof msg, "delayed %ld ms\n", a);
         return reply_text(c, 200, msg);
     }
@@ -150,6 +272,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return reply_text(c, 400, msg);
 }
 
+/* The routes are plain ASCII: nothing is decoded, so "%2B5" or "1%00x" stay
+ * as sent and are refused as bad parameters instead of turning into numbers. */
+static size_t keep_escaped(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls; (void)c;
+    return strlen(s);
+}
+
 srv_t *srv_start(unsigned short port)
 {
     srv_t *s = calloc(1, sizeof *s);
@@ -159,17 +289,27 @@ srv_t *srv_start(unsigned short port)
     sa.sin_family = AF_INET;
     sa.sin_port = htons(port);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->cv, &ca);
+    pthread_condattr_destroy(&ca);
     s->d = MHD_start_daemon(
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME,
         port, NULL, NULL, on_request, s,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)20000,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)4096,
-        MHD_OPTION_THREAD_STACK_SIZE, (size_t)(128 * 1024),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)8192,   /* small requests, many connections */
+        MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
+        MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
         MHD_OPTION_END);
-    if (!s->d) {
+    if (!s->d || pthread_create(&s->waker, NULL, waker, s) != 0) {
         fprintf(stderr, "server: cannot listen on 127.0.0.1:%u\n", port);
+        if (s->d)
+            MHD_stop_daemon(s->d);
         free(s);
         return NULL;
     }
@@ -184,7 +324,14 @@ void srv_stop(srv_t *s)
 {
     if (!s)
         return;
-    s->stopping = 1;
+    pthread_mutex_lock(&s->mu);
+    s->stopping = 1;                   /* the waker resumes everyone, then ends */
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->waker, NULL);
     MHD_stop_daemon(s->d);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s->heap);
     free(s);
 }

@@ -125,19 +125,26 @@ static size_t keep(char *d, size_t s, size_t n, void *buf)
 /* The local server: a bad route or parameter is a 4xx with a message. */
 Test(ch01_blocking, the_server_answers_bad_routes_and_parameters_with_a_4xx_message)
 {
-    static const struct { const char *path; long code; const char *says; } cases[] = {
-        {"/nope", 404, "no such route"}, {"/bytes/abc", 400, "bad parameter"},
-        {"/bytes/-1", 400, "bad parameter"}, {"/status/42", 400, "bad parameter"},
-        {"/delay/5/6", 400, "bad parameter"}};
+    static const struct { const char *path; long code; const char *says; const char *post; }
+    cases[] = {
+        {"/nope", 404, "no such route", NULL}, {"/bytes/abc", 400, "bad parameter", NULL},
+        {"/bytes/-1", 400, "bad parameter", NULL}, {"/status/42", 400, "bad parameter", NULL},
+        {"/delay/5/6", 400, "bad parameter", NULL}, {"/bytes/+5", 400, "bad parameter", NULL},
+        {"/bytes/%20%2B5", 400, "bad parameter", NULL}, {"/bytes/1%00x", 400, "bad parameter", NULL},
+        {"/bytes/5", 405, "only GET and HEAD", "a body nobody asked for"}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char url[128], body[512] = "";
         long code = 0;
         snprintf(url, sizeof url, "%s%s", t_base, cases[i].path);
         CURL *e = curl_easy_init();
         curl_easy_setopt(e, CURLOPT_URL, url);
+        if (cases[i].post)
+            curl_easy_setopt(e, CURLOPT_POSTFIELDS, cases[i].post);
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 5000L);   /* no reply at all is a failure */
         curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, keep);
         curl_easy_setopt(e, CURLOPT_WRITEDATA, body);
-        cr_expect_eq(curl_easy_perform(e), CURLE_OK);
+        CURLcode rc = curl_easy_perform(e);
+        cr_expect_eq(rc, CURLE_OK, "%s: %s", cases[i].path, curl_easy_strerror(rc));
         curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
         curl_easy_cleanup(e);
         cr_expect_eq(code, cases[i].code, "%s gave %ld", cases[i].path, code);

@@ -1,8 +1,11 @@
 /* Chapter 5's claims: the glue on epoll, and 10,000 descriptors watched at once. */
 #include "../common/testutil.h"
 
+#include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -100,3 +103,55 @@ Test(ch05_epoll, program_runs_on_epoll, .init = tsrv_up, .fini = tsrv_down, .tim
 }
 
 LOOP_BACKEND_TESTS(ch05_epoll, "epoll")
+
+static int threads_now(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/task");
+    for (struct dirent *e; d && (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static int mid_run_threads;
+static void *count_mid_run(void *arg)
+{
+    (void)arg;
+    struct timespec ts = {0, 300 * 1000000L};  /* every reply is still delayed then */
+    nanosleep(&ts, NULL);
+    mid_run_threads = threads_now();
+    return NULL;
+}
+
+/* The local server suspends a delayed reply instead of sleeping in a thread:
+ * 1,000 x /delay/500 at once finish in well under the serial 500 s, and in
+ * the middle of the run the process (server, test, the counting thread) has
+ * a handful of threads, not one per connection. */
+Test(ch05_epoll, the_server_holds_a_thousand_delayed_replies_with_a_few_threads,
+     .init = tsrv_up, .fini = tsrv_down, .timeout = 60)
+{
+    enum { N = 1000 };
+    static struct job jobs[N];
+    char url[96];
+    cr_assert_geq(t_raise_nofile(2 * N + 64), 2 * N + 16);
+    snprintf(url, sizeof url, "%s/delay/500", t_base);
+    for (int i = 0; i < N; i++)
+        jobs[i] = (struct job){.url = url};
+    struct job_opts o = {20000, "epoll", 0};
+    int before = threads_now();
+    pthread_t counter;
+    pthread_create(&counter, NULL, count_mid_run, NULL);
+    uint64_t t0 = loop_now_ms();
+    cr_assert_eq(job_run_loop(jobs, N, &o), 0);
+    pthread_join(counter, NULL);
+    uint64_t ms = loop_now_ms() - t0;
+    int ok = 0;
+    for (int i = 0; i < N; i++)
+        ok += job_ok(&jobs[i]);
+    cr_expect_eq(ok, N, "%d of %d delayed replies", ok, N);
+    cr_expect_lt(ms, 10000, "1,000 x 500 ms took %llu ms", (unsigned long long)ms);
+    cr_expect_leq(mid_run_threads, before + 8, "threads: %d before the run, %d in the middle "
+                  "of it", before, mid_run_threads);
+}
