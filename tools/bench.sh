@@ -39,6 +39,11 @@ error_log $pre/logs/error.log warn;
 events { worker_connections 20000; multi_accept on; }
 http {
     access_log off;
+    # 10,000 slow transfers at once: without a shared descriptor per file each
+    # request opens its own, and connections plus files pass the open-file limit
+    # (nginx then answers 500 to the last few)
+    open_file_cache max=16 inactive=600s;
+    open_file_cache_valid 600s;
     keepalive_requests 10000000;
     keepalive_timeout 300s;
     server {

@@ -79,3 +79,26 @@ Test(ch09_measuring, bad_arguments_exit_2)
         cr_expect_eq(out[0], '\0', "%s printed a row: %s", first, out);
     }
 }
+
+/* The CPU per iteration ("idle,backend,N,1,done,0,wall,us_per_iteration,...")
+ * of the idle probe: one ready socket among @n idle ones. */
+static double idle_cost(const char *backend, const char *n, const char *rounds)
+{
+    char out[1024], err[1024];
+    const char *args[] = {"idle", backend, n, rounds, NULL};
+    double us = -1;
+    cr_assert_eq(t_run("ch09", args, out, sizeof out, err, sizeof err, 100), 0, "%s", err);
+    cr_assert_eq(sscanf(out, "idle,%*[^,],%*d,%*d,%*d,%*d,%*d,%lf", &us), 1, "%s", out);
+    return us;
+}
+
+/* Readiness that scales (chapter 5): with 5,000 idle descriptors (distinct
+ * files) poll scans them all on every iteration and epoll does not. An order
+ * of magnitude between them, not a timed bound. */
+Test(ch09_measuring, at_5000_idle_sockets_poll_costs_ten_times_what_epoll_does, .timeout = 120)
+{
+    cr_assert_geq(t_raise_nofile(5200), 5100);
+    double poll_us = idle_cost("poll", "5000", "300"), epoll_us = idle_cost("epoll", "5000", "300");
+    cr_expect_gt(poll_us, 10 * epoll_us, "per iteration: poll %.1f us, epoll %.1f us", poll_us,
+                 epoll_us);
+}
