@@ -23,6 +23,7 @@ END {
     }
     print ""
     print "== targets (benchmark goals, not tests)"
+    t("epoll >= 0.95x poll at 100 in flight", rate["epoll"] / rate["poll"], 0.95)
     t("epoll >= 1.0x multi_poll at 100 in flight", rate["epoll"] / rate["multi_poll"], 1.0)
     t("epoll >= 1.3x the libuv loop", rate["epoll"] / rate["uv"], 1.3)
     t("epoll >= 2x curl --parallel", rate["epoll"] / rate["curl_parallel"], 2.0)
@@ -47,11 +48,15 @@ awk -F, '$1 == "fanout" { printf "  %-14s %6d ms\n", ($2 == "loop" ? $3 : $2), $
 
 echo
 echo "== scale: N slow transfers at once"
-printf "  %-12s %6s %6s %8s %12s %14s  %s\n" runner N ok wall_ms "us/iteration" "KiB/transfer" note
+printf "  %-12s %6s %6s %6s %8s %8s %14s  %s\n" runner N ok lost wall_ms cpu_ms "KiB/transfer" note
 awk -F, '$1 ~ /^scale_/ {
-    r = ($2 == "loop" ? $3 : $2); it = $10 > 0 ? $11 * 1000 / $10 : 0
-    printf "  %-12s %6d %6d %8d %12.1f %14.2f  %s\n", r, $5, $6, $8, it, $12, $13
-}' "$csv"
+    r = ($2 == "loop" ? $3 : $2)
+    printf "  %-12s %6d %6d %6d %8d %8.0f %14.2f  %s\n", r, $5, $6, $4 - $6, $8, $11, $12, $13
+    if (r == "poll") pc[$5] = $11; if (r == "epoll") ec[$5] = $11; if ($5 > top) top = $5
+}
+END { if ((top in pc) && (top in ec) && pc[top] > 0)
+        printf "  epoll total CPU vs poll at %d in flight: %.2fx (target <= 0.8x: %s)\n", top,
+               ec[top] / pc[top], (ec[top] / pc[top] <= 0.8 ? "reached" : "MISSED") }' "$csv"
 awk -F, '$1 ~ /^scale_/ { r = ($2 == "loop" ? $3 : $2); n = $5
     if (r == "multi_poll") mp[n] = $9; if (r == "epoll") ep[n] = $9
     if (r == "multi_poll") mm[n] = $12; if (r == "epoll") em[n] = $12; if (r == "uv") um[n] = $12 }

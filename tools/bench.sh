@@ -129,13 +129,13 @@ for b in $BACKENDS; do
     l=$(REPS=1 bench_median fanout loop "$b" "$OWN/delay/300" 16 16); say "   $b: $(echo "$l" | cut -d, -f7) ms"
 done
 
-say "== scale: N concurrent slow transfers (4 KiB at 2 KiB/s after the first 1 KiB) from nginx"
+say "== scale: N concurrent slow transfers (4 KiB at 2 KiB/s after the first 1 KiB) from nginx ($REPS runs each, median)"
 for n in $SCALES; do
     for r in multi_poll uv; do
-        l=$(REPS=1 bench_median "scale_$n" "$r" "$NG/slow" "$n" "$n"); say "   N=$n $r: $(echo "$l" | cut -d, -f5) ok, $(echo "$l" | cut -d, -f9) iterations, $(echo "$l" | cut -d, -f10) ms cpu, $(echo "$l" | cut -d, -f11) KiB/transfer"
+        l=$(bench_median "scale_$n" "$r" "$NG/slow" "$n" "$n"); say "   N=$n $r: $(echo "$l" | cut -d, -f5) ok, $(echo "$l" | cut -d, -f7) ms wall, $(echo "$l" | cut -d, -f10) ms cpu, $(echo "$l" | cut -d, -f11) KiB/transfer $(echo "$l" | cut -d, -f12)"
     done
     for b in $BACKENDS; do
-        l=$(REPS=1 bench_median "scale_$n" loop "$b" "$NG/slow" "$n" "$n"); say "   N=$n $b: $(echo "$l" | cut -d, -f5) ok, $(echo "$l" | cut -d, -f9) iterations, $(echo "$l" | cut -d, -f10) ms cpu, $(echo "$l" | cut -d, -f11) KiB/transfer $(echo "$l" | cut -d, -f12)"
+        l=$(bench_median "scale_$n" loop "$b" "$NG/slow" "$n" "$n"); say "   N=$n $b: $(echo "$l" | cut -d, -f5) ok, $(echo "$l" | cut -d, -f7) ms wall, $(echo "$l" | cut -d, -f10) ms cpu, $(echo "$l" | cut -d, -f11) KiB/transfer $(echo "$l" | cut -d, -f12)"
     done
 done
 

@@ -21,14 +21,24 @@
 /** The first member of every IOCP-family backend's state. */
 struct iocp {
     HANDLE port;                  /**< The completion port. */
+    struct px_op *live;           /**< Operations in flight (started, not dequeued). */
     LPFN_CONNECTEX connect_ex;    /**< Fetched once, on first use. */
     LPFN_ACCEPTEX accept_ex;      /**< Fetched once, on first use. */
 };
 
 /** Create the port into @p c. */
 int iocp_open(loop_t *loop, struct iocp *c);
-/** Close it. */
-void iocp_close(struct iocp *c);
+/** Close it: cancel every operation still in flight and wait (up to
+ *  IOCP_DRAIN_MS) for each one's completion, so the kernel writes into no
+ *  caller's op or buffer after the loop is gone; no callback runs for them. */
+void iocp_close(loop_t *loop, struct iocp *c);
+/** How long iocp_close() waits for cancelled operations. */
+#define IOCP_DRAIN_MS 5000
+/** Operations whose completion never came within IOCP_DRAIN_MS of a close. */
+extern size_t iocp_leaked_ops;
+/** A completion with IOCP_KEY_OP dequeued while closing: take the operation
+ *  off the list of those in flight, without its callback. */
+void iocp_forget_op(loop_t *loop, struct iocp *c, OVERLAPPED_ENTRY *e);
 /** Dequeue up to @p max completions into @p ev; 0 on timeout, <0 on error. */
 int iocp_dequeue(loop_t *loop, struct iocp *c, OVERLAPPED_ENTRY *ev, ULONG max, long timeout_ms);
 /** Run a proactor operation's callback for a completion with IOCP_KEY_OP. */

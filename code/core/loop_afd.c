@@ -159,6 +159,8 @@ static void af_fini(loop_t *loop)
             if (ev[i].lpCompletionKey == IOCP_KEY_AFD) {
                 CONTAINING_RECORD(ev[i].lpOverlapped, struct asock, iosb)->armed = 0;
                 pending--;
+            } else if (ev[i].lpCompletionKey == IOCP_KEY_OP && ev[i].lpOverlapped) {
+                iocp_forget_op(loop, &a->base, &ev[i]);   /* iocp_close cancels the rest */
             }
         if (n < 0)
             break;
@@ -174,7 +176,7 @@ static void af_fini(loop_t *loop)
     }
     if (a->afd)
         CloseHandle(a->afd);
-    iocp_close(&a->base);
+    iocp_close(loop, &a->base);
     free(a);
 }
 /* end::afd_fini */

@@ -25,7 +25,60 @@ int iocp_open(loop_t *loop, struct iocp *c)
     return LOOP_OK;
 }
 
-void iocp_close(struct iocp *c) { CloseHandle(c->port); }
+/* Every IOCP-family backend's state starts with struct iocp. */
+static struct iocp *iocp_of(loop_t *loop)
+{
+    return (loop->be->caps & LOOP_CAP_COMPLETION) ? loop->bk : NULL;
+}
+
+size_t iocp_leaked_ops;
+
+static void op_link(struct iocp *c, px_op_t *op)
+{
+    op->prev = NULL;
+    op->next = c->live;
+    if (c->live)
+        c->live->prev = op;
+    c->live = op;
+}
+
+static void op_unlink(struct iocp *c, px_op_t *op)
+{
+    if (op->prev)
+        op->prev->next = op->next;
+    else if (c->live == op)
+        c->live = op->next;
+    if (op->next)
+        op->next->prev = op->prev;
+    op->prev = op->next = NULL;
+}
+
+void iocp_forget_op(loop_t *loop, struct iocp *c, OVERLAPPED_ENTRY *e)
+{
+    op_unlink(c, CONTAINING_RECORD(e->lpOverlapped, px_op_t, ov));
+    loop->busy--;
+}
+
+/* tag::iocp_close */
+void iocp_close(loop_t *loop, struct iocp *c)
+{
+    for (px_op_t *op = c->live; op; op = op->next)
+        CancelIoEx((HANDLE)op->s, &op->ov);        /* each still completes, aborted */
+    uint64_t deadline = loop_now_ms() + IOCP_DRAIN_MS;
+    for (uint64_t now; c->live && (now = loop_now_ms()) < deadline;) {
+        OVERLAPPED_ENTRY ev[64];
+        int n = iocp_dequeue(loop, c, ev, 64, (long)(deadline - now));
+        for (int i = 0; i < n; i++)
+            if (ev[i].lpCompletionKey == IOCP_KEY_OP && ev[i].lpOverlapped)
+                iocp_forget_op(loop, c, &ev[i]);
+        if (n < 0)
+            break;
+    }
+    for (; c->live; op_unlink(c, c->live))
+        iocp_leaked_ops++;                          /* the kernel may still write there */
+    CloseHandle(c->port);
+}
+/* end::iocp_close */
 
 int iocp_dequeue(loop_t *loop, struct iocp *c, OVERLAPPED_ENTRY *ev, ULONG max, long timeout_ms)
 {
@@ -41,6 +94,7 @@ void iocp_complete_op(loop_t *loop, OVERLAPPED_ENTRY *e)
 {
     px_op_t *op = CONTAINING_RECORD(e->lpOverlapped, px_op_t, ov);
     DWORD bytes = 0, flags = 0, err = 0;
+    op_unlink(iocp_of(loop), op);
     if (!WSAGetOverlappedResult(op->s, &op->ov, &bytes, FALSE, &flags))
         err = (DWORD)WSAGetLastError();
     loop->busy--;
@@ -62,7 +116,7 @@ static int ic_init(loop_t *loop)
 
 static void ic_fini(loop_t *loop)
 {
-    iocp_close(loop->bk);
+    iocp_close(loop, loop->bk);
     free(loop->bk);
 }
 
@@ -92,11 +146,6 @@ const struct loop_backend loop_backend_iocp = {
 
 /* ---- the proactor API */
 
-/* Every IOCP-family backend's state starts with struct iocp. */
-static struct iocp *iocp_of(loop_t *loop)
-{
-    return (loop->be->caps & LOOP_CAP_COMPLETION) ? loop->bk : NULL;
-}
 
 HANDLE px_port(loop_t *loop) { return iocp_of(loop) ? iocp_of(loop)->port : NULL; }
 
@@ -142,7 +191,7 @@ static void op_init(px_op_t *op, SOCKET s, px_done_cb cb, void *arg)
 
 /* tag::px_started */
 /* Success now or later, a completion will be queued: count it as in flight. */
-static int started(loop_t *loop, BOOL ok, const char *what)
+static int started(loop_t *loop, px_op_t *op, BOOL ok, const char *what)
 {
     /* tag::exercise ch06 */
     int e = ok ? 0 : WSAGetLastError();
@@ -150,6 +199,7 @@ static int started(loop_t *loop, BOOL ok, const char *what)
         return loop_fail(loop, LOOP_ESYS, "%s: WSA error %d", what, e);
     loop->busy++;
     /* end::exercise */
+    op_link(iocp_of(loop), op);       /* so closing the loop can cancel it */
     return LOOP_OK;
 }
 /* end::px_started */
@@ -171,7 +221,7 @@ int px_connect(loop_t *loop, px_op_t *op, SOCKET s, const struct sockaddr *to, i
     if (!c || (!c->connect_ex && !(c->connect_ex = extension(s, id))))
         return loop_fail(loop, LOOP_ENOTSUP, "ConnectEx is not available");
     op_init(op, s, cb, arg);
-    return started(loop, c->connect_ex(s, to, len, NULL, 0, NULL, &op->ov), "ConnectEx");
+    return started(loop, op, c->connect_ex(s, to, len, NULL, 0, NULL, &op->ov), "ConnectEx");
 }
 
 int px_accept(loop_t *loop, px_op_t *op, SOCKET listener, SOCKET accepted,
@@ -184,7 +234,7 @@ int px_accept(loop_t *loop, px_op_t *op, SOCKET listener, SOCKET accepted,
         return loop_fail(loop, LOOP_ENOTSUP, "AcceptEx is not available");
     op_init(op, listener, cb, arg);
     const DWORD half = sizeof op->addrs / 2;
-    return started(loop, c->accept_ex(listener, accepted, op->addrs, 0, half, half, &got,
+    return started(loop, op, c->accept_ex(listener, accepted, op->addrs, 0, half, half, &got,
                                       &op->ov), "AcceptEx");
 }
 
@@ -196,7 +246,7 @@ int px_recv(loop_t *loop, px_op_t *op, SOCKET s, char *buf, ULONG len,
     op->buf.buf = buf;
     op->buf.len = len;
     int rc = WSARecv(s, &op->buf, 1, NULL, &op->flags, &op->ov, NULL);
-    return started(loop, rc == 0, "WSARecv");
+    return started(loop, op, rc == 0, "WSARecv");
 }
 /* end::px_recv */
 
@@ -207,7 +257,7 @@ int px_send(loop_t *loop, px_op_t *op, SOCKET s, const char *buf, ULONG len,
     op->buf.buf = (char *)buf;
     op->buf.len = len;
     int rc = WSASend(s, &op->buf, 1, NULL, 0, &op->ov, NULL);
-    return started(loop, rc == 0, "WSASend");
+    return started(loop, op, rc == 0, "WSASend");
 }
 
 int px_cancel(loop_t *loop, px_op_t *op)

@@ -119,7 +119,7 @@ static void st_fini(loop_t *loop)
     closesocket(t->wake_r);
     closesocket(t->wake_w);
     if (t->base.port)
-        iocp_close(&t->base);
+        iocp_close(loop, &t->base);
     DeleteCriticalSection(&t->lock);
     free(t->want);
     free(t->ready);

@@ -104,6 +104,15 @@ Test(ch06_iocp, libcurl_is_refused_at_attach_with_the_fixes_named)
 }
 
 /* Wine 8.0's ws2_32 does not export it; Windows has it from build 20348 (not run here). */
+/* loop_free cancels a WSARecv in flight and waits for it: the buffer is never
+ * written, no callback runs, and the peer's 5 bytes are still in the socket. */
+FACT_IS(freeing_the_iocp_loop_cancels_and_drains_its_operations, "iocp_free_with_recv_pending",
+        "recv=0 buf=untouched callbacks=0 leaked=0 still_in_socket=5")
+FACT_IS(freeing_the_thread_loop_cancels_and_drains_its_operations,
+        "iocp-thread_free_with_recv_pending",
+        "recv=0 buf=untouched callbacks=0 leaked=0 still_in_socket=5")
+FACT_IS(freeing_the_afd_loop_cancels_and_drains_its_operations, "iocp-afd_free_with_recv_pending",
+        "recv=0 buf=untouched callbacks=0 leaked=0 still_in_socket=5")
 FACT_IS(process_socket_notifications_is_not_in_wine_8, "process_socket_notifications", "missing")
 
 /* One numbered section of ch06's output: its ignored-refusal lines, each

@@ -3,6 +3,7 @@
 #include "../../code/core/curlx.h"
 #include "../../code/core/job.h"
 #include "../../code/core/proactor.h"
+#include "../../code/core/iocp_impl.h"
 
 #include <mswsock.h>
 #include <stdio.h>
@@ -382,6 +383,41 @@ static void connected(loop_t *loop, px_op_t *op, DWORD bytes, DWORD err, void *a
         px_send(loop, op, e->cli, "ping", 4, cli_sent, e);
 }
 
+/* loop_free with a WSARecv in flight: the loop cancels it and waits for its
+ * completion, so the peer's later bytes stay in the socket and the buffer the
+ * operation had is never written after the loop is gone. */
+static void never_done(loop_t *l, px_op_t *op, DWORD bytes, DWORD err, void *arg)
+{
+    (void)l; (void)op; (void)bytes; (void)err;
+    ++*(int *)arg;
+}
+
+static void free_with_recv_pending(const char *backend)
+{
+    SOCKET a, b;
+    static px_op_t op;
+    static char buf[64];
+    int calls = 0;
+    size_t leaked0 = iocp_leaked_ops;
+    memset(buf, 0, sizeof buf);
+    px_tcp_pair(&a, &b);
+    loop_t *loop = loop_new(backend);
+    px_associate(loop, a);
+    int rc = px_recv(loop, &op, a, buf, sizeof buf, never_done, &calls);
+    loop_free(loop);                              /* the recv is still in flight */
+    send(b, "hello", 5, 0);
+    Sleep(200);
+    char left[16] = "";
+    u_long nb = 1;
+    ioctlsocket(a, FIONBIO, &nb);
+    int got = recv(a, left, sizeof left - 1, 0);
+    printf("FACT %s_free_with_recv_pending recv=%d buf=%s callbacks=%d leaked=%zu "
+           "still_in_socket=%d\n", backend, rc, buf[0] ? buf : "untouched", calls,
+           iocp_leaked_ops - leaked0, got);
+    closesocket(a);
+    closesocket(b);
+}
+
 static void accept_and_echo(void)
 {
     struct echo e = {0};
@@ -442,6 +478,9 @@ int main(int argc, char **argv)
     iocp_loop_refuses_readers();
     accept_and_echo();
     process_socket_notifications();
+    free_with_recv_pending("iocp");
+    free_with_recv_pending("iocp-thread");
+    free_with_recv_pending("iocp-afd");
     fflush(stdout);
     curl_global_cleanup();
     return 0;
