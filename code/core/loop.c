@@ -9,6 +9,8 @@
 #include <windows.h>
 #else
 #include <time.h>
+#include <fcntl.h>
+#include <errno.h>
 #endif
 
 #ifdef __linux__
@@ -136,6 +138,16 @@ static int faulty_wait(loop_t *loop, long timeout_ms)
     if (faulty(loop, LOOP_FAULT_WAIT))
         return loop_fail(loop, LOOP_ESYS, "the wait failed (injected by LOOP_FAULT)");
     return loop->real_be->wait(loop, timeout_ms);
+}
+
+int loop_fd_is_open(loop_fd_t fd)
+{
+#ifdef _WIN32
+    int type = 0, len = sizeof type;
+    return getsockopt(fd, SOL_SOCKET, SO_TYPE, (char *)&type, &len) == 0;
+#else
+    return fcntl(fd, F_GETFD) != -1 || errno != EBADF;
+#endif
 }
 
 /* LOOP_FAULT=add:N, timer:N or wait:N: the Nth loop_add_reader/writer,
@@ -311,6 +323,8 @@ static int watch_add(loop_t *loop, loop_fd_t fd, unsigned bit,
         return loop_fail(loop, LOOP_EINVAL, "NULL callback");
     if (faulty(loop, LOOP_FAULT_ADD))
         return loop_fail(loop, LOOP_ENOMEM, "out of memory (injected by LOOP_FAULT)");
+    if (!loop_watch_find(loop, fd) && !loop_fd_is_open(fd))
+        return loop_fail(loop, LOOP_EINVAL, "fd %ld is not open", (long)fd);
     struct loop_watch *w = watch_get(loop, fd);
     if (!w)
         return loop_fail(loop, LOOP_ENOMEM, "out of memory");
@@ -425,6 +439,10 @@ static void dispatch(loop_t *loop, int n)
         if (w && (ev & w->mask & LOOP_WRITABLE)) {
             loop->callbacks++;
             w->wcb(loop, fd, w->warg);
+        }
+        if ((ev & LOOP_DEAD) && loop_watch_find(loop, fd)) {   /* once, then forgotten */
+            loop_remove_reader(loop, fd);
+            loop_remove_writer(loop, fd);
         }
     }
 }

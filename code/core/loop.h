@@ -50,7 +50,18 @@ loop_t *loop_new(const char *backend);
 /** Frees the loop; registrations and timers are dropped without callbacks. */
 void loop_free(loop_t *loop);
 
-/** Watch @p fd for reading; replaces an earlier reader for the same fd. */
+/** Watch @p fd for reading; replaces an earlier reader for the same fd.
+ *  An fd that is not open is refused with #LOOP_EINVAL.
+ *
+ *  The dead-fd rule, on every backend: a watched fd found invalid (closed while
+ *  still watched, which is the caller's bug) is reported once as readable and
+ *  writable, so its callbacks run and meet the error themselves, and then the
+ *  loop forgets it; the other watches go on. A backend finds it when its kernel
+ *  says so: select (EBADF, WSAENOTSOCK), poll and WSAPoll (POLLNVAL), epoll
+ *  and io_uring when they are told about a closed fd, AFD poll when the
+ *  socket is closed under a poll (LOCAL_CLOSE). epoll and io_uring hold the
+ *  file, not the number: an fd closed after they were told is never reported
+ *  (epoll drops it; io_uring keeps polling the file). */
 int loop_add_reader(loop_t *loop, loop_fd_t fd, loop_io_cb cb, void *arg);
 /** Watch @p fd for writing; replaces an earlier writer for the same fd. */
 int loop_add_writer(loop_t *loop, loop_fd_t fd, loop_io_cb cb, void *arg);

@@ -255,10 +255,14 @@ static int af_wait(loop_t *loop, long timeout_ms)
         ULONG got = (k->iosb.Status == 0 && k->info.NumberOfHandles) ? k->info.Handles[0].Events : 0;
         k->armed = 0;
         k->cancelling = 0;
-        if (got & AFD_POLL_LOCAL_CLOSE)
-            k->closed = 1;                /* closed with a poll pending: never re-arm */
         unsigned m = loop_events(got) & k->want;
-        if (m && !k->gone && !k->closed && (size_t)fired < loop->fired_cap)
+        if (k->closed) {
+            m = 0;                        /* reported already */
+        } else if (got & AFD_POLL_LOCAL_CLOSE) {
+            k->closed = 1;                /* closed while watched: never re-arm, and */
+            m = LOOP_READABLE | LOOP_WRITABLE | LOOP_DEAD;  /* report it once (loop.h) */
+        }
+        if (m && !k->gone && (size_t)fired < loop->fired_cap)
             loop->fired[fired++] = (struct loop_fired){k->s, m};
         /* tag::exercise ch07 */
         mark(a, k);                       /* one-shot: re-arm next time round */

@@ -16,6 +16,7 @@ struct ep {
     size_t cap;
     int *changes;               /* fds whose interest changed since the last wait */
     size_t nchanges, changes_cap;
+    size_t ndead;               /* after apply: changes[0..ndead) are closed fds */
 };
 
 static int ep_init(loop_t *loop)
@@ -78,11 +79,16 @@ static int apply(loop_t *loop, struct ep *e)
         ev.events = ((want & LOOP_READABLE) ? EPOLLIN : 0u) | ((want & LOOP_WRITABLE) ? EPOLLOUT : 0u);
         ev.data.fd = fd;
         /* ADD or MOD: the kernel may still hold an fd we stopped watching */
-        if (epoll_ctl(e->fd, have ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) != 0 &&
-            epoll_ctl(e->fd, errno == EEXIST ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) != 0)
+        int failed = epoll_ctl(e->fd, have ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) != 0 &&
+                     epoll_ctl(e->fd, errno == EEXIST ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) != 0;
+        /* end::exercise */
+        if (failed && errno == EBADF) {      /* closed while watched: report it once */
+            e->changes[e->ndead++] = fd;
+            continue;
+        }
+        if (failed)
             return loop_fail(loop, LOOP_ESYS, "epoll_ctl(fd %d): %s", fd, strerror(errno));
         w->slot = want;
-        /* end::exercise */
     }
     e->nchanges = 0;
     return LOOP_OK;
@@ -96,6 +102,14 @@ static int ep_wait(loop_t *loop, long timeout_ms)
     int rc = apply(loop, e);
     if (rc != LOOP_OK)
         return rc;
+    if (e->ndead) {                      /* the dead-fd rule (loop.h): no wait this time */
+        size_t n = e->ndead;
+        for (size_t i = 0; i < n; i++)
+            loop->fired[i] = (struct loop_fired){e->changes[i],
+                                                 LOOP_READABLE | LOOP_WRITABLE | LOOP_DEAD};
+        e->ndead = 0;
+        return (int)n;
+    }
     if (!e->events || e->cap < loop->fired_cap) {
         free(e->events);
         e->cap = loop->fired_cap > 16 ? loop->fired_cap : 16;

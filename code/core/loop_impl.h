@@ -15,6 +15,12 @@
 
 #define LOOP_READABLE 1u   /**< Fire when the fd is readable. */
 #define LOOP_WRITABLE 2u   /**< Fire when the fd is writable. */
+/** In a backend's loop_fired mask: the fd is invalid (the dead-fd rule in
+ *  loop.h): dispatch runs its callbacks once, then forgets it. */
+#define LOOP_DEAD     0x100u
+
+/** Whether @p fd is an open descriptor (Windows: a socket). */
+int loop_fd_is_open(loop_fd_t fd);
 
 /** One backend: a name, its caps, and its four operations. */
 struct loop_backend {

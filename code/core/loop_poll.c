@@ -84,6 +84,8 @@ static int pl_wait(loop_t *loop, long timeout_ms)
         /* errors and hang-ups wake both sides: libcurl reads the error itself */
         unsigned m = ((re & (POLLIN | POLLERR | POLLHUP | POLLNVAL)) ? LOOP_READABLE : 0) |
                      ((re & (POLLOUT | POLLERR | POLLHUP | POLLNVAL)) ? LOOP_WRITABLE : 0);
+        if (re & POLLNVAL)
+            m |= LOOP_DEAD;                      /* closed while watched: loop.h's rule */
         loop->fired[n++] = (struct loop_fired){p->fds[i].fd, m};
     }
     return n;

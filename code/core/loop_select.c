@@ -71,6 +71,19 @@ static int sel_set(loop_t *loop, loop_fd_t fd, unsigned old, unsigned mask)
 }
 
 #ifdef _WIN32
+/* The sockets of @set that are no longer sockets: reported dead (loop.h). */
+static void dead_ones(loop_t *loop, int *n, const fd_set *set)
+{
+    for (u_int i = 0; i < set->fd_count; i++) {
+        int j = 0;
+        while (j < *n && loop->fired[j].fd != set->fd_array[i])
+            j++;
+        if (j == *n && !loop_fd_is_open(set->fd_array[i]))
+            loop->fired[(*n)++] = (struct loop_fired){set->fd_array[i],
+                                                      LOOP_READABLE | LOOP_WRITABLE | LOOP_DEAD};
+    }
+}
+
 /* Windows returns the ready sockets themselves, in three arrays to merge. */
 static void sel_collect(loop_t *loop, int *n, const fd_set *set, unsigned mask)
 {
@@ -96,20 +109,30 @@ static int sel_wait(loop_t *loop, long timeout_ms)
         Sleep(timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms);
         return 0;
     }
-    if (select(0, &r, &w, &e, timeout_ms < 0 ? NULL : &tv) == SOCKET_ERROR)
-        return loop_fail(loop, LOOP_ESYS, "select: WSA error %d", WSAGetLastError());
     int n = 0;
+    if (select(0, &r, &w, &e, timeout_ms < 0 ? NULL : &tv) == SOCKET_ERROR) {
+        if (WSAGetLastError() != WSAENOTSOCK)
+            return loop_fail(loop, LOOP_ESYS, "select: WSA error %d", WSAGetLastError());
+        dead_ones(loop, &n, &s->rd);           /* a socket closed while watched */
+        dead_ones(loop, &n, &s->wr);
+        return n;
+    }
     sel_collect(loop, &n, &r, LOOP_READABLE);
     sel_collect(loop, &n, &w, LOOP_WRITABLE);
     sel_collect(loop, &n, &e, LOOP_READABLE | LOOP_WRITABLE);
     return n;
 #else
+    int n = 0;
     if (select(s->maxfd + 1, &r, &w, NULL, timeout_ms < 0 ? NULL : &tv) < 0) {
         if (errno == EINTR)
             return 0;
-        return loop_fail(loop, LOOP_ESYS, "select: %s", strerror(errno));
+        if (errno != EBADF)
+            return loop_fail(loop, LOOP_ESYS, "select: %s", strerror(errno));
+        for (int fd = 0; fd <= s->maxfd; fd++)   /* which one was closed while watched? */
+            if ((FD_ISSET(fd, &s->rd) || FD_ISSET(fd, &s->wr)) && !loop_fd_is_open(fd))
+                loop->fired[n++] = (struct loop_fired){fd, LOOP_READABLE | LOOP_WRITABLE | LOOP_DEAD};
+        return n;
     }
-    int n = 0;
     for (int fd = 0; fd <= s->maxfd; fd++) {
         unsigned m = (FD_ISSET(fd, &r) ? LOOP_READABLE : 0) |
                      (FD_ISSET(fd, &w) ? LOOP_WRITABLE : 0);

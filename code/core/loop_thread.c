@@ -67,8 +67,9 @@ static DWORD WINAPI helper(void *arg)
         t->nready = 0;
         for (size_t i = 1; i < n; i++) {
             short re = fds[i].revents;
-            unsigned m = ((re & (POLLRDNORM | POLLERR | POLLHUP)) ? LOOP_READABLE : 0) |
-                         ((re & (POLLWRNORM | POLLERR | POLLHUP)) ? LOOP_WRITABLE : 0);
+            unsigned m = ((re & (POLLRDNORM | POLLERR | POLLHUP | POLLNVAL)) ? LOOP_READABLE : 0) |
+                         ((re & (POLLWRNORM | POLLERR | POLLHUP | POLLNVAL)) ? LOOP_WRITABLE : 0) |
+                         ((re & POLLNVAL) ? LOOP_DEAD : 0);
             if (m && t->nready < t->ready_cap)
                 t->ready[t->nready++] = (struct loop_fired){fds[i].fd, m};
         }

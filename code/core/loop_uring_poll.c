@@ -128,6 +128,8 @@ static void on_cqe(loop_t *loop, void *state, struct io_uring_cqe *cqe, int *fir
     unsigned m = ((re & (POLLIN | POLLERR | POLLHUP)) ? LOOP_READABLE : 0) |
                  ((re & (POLLOUT | POLLERR | POLLHUP)) ? LOOP_WRITABLE : 0);
     m &= k->want;
+    if (cqe->res == -EBADF)                /* a closed fd: once, then the loop forgets it */
+        m = LOOP_READABLE | LOOP_WRITABLE | LOOP_DEAD;
     if (m && !k->gone && (size_t)*fired < loop->fired_cap)
         loop->fired[(*fired)++] = (struct loop_fired){k->fd, m};
     /* tag::exercise ch08 */

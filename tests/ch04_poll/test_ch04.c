@@ -131,6 +131,22 @@ FACT_TEST(wine_wsapoll_backend_takes_1000_sockets)
     cr_expect(strncmp(l, "watched=1000 rc=0 ready_calls=1 wrong_calls=0 ", 46) == 0, "%s", l);
 }
 
+/* The dead-fd rule (loop.h): a socket closed while watched is reported once
+ * (WSAENOTSOCK from select, POLLNVAL from WSAPoll), then forgotten. */
+FACT_TEST(wine_select_reports_a_closed_socket_once_then_forgets_it)
+{
+    char l[256];
+    cr_expect_str_eq(fact("select_closed_while_watched", l, sizeof l),
+                     "run=0 dead_calls=1 forgotten=1 other_fired=1");
+}
+
+FACT_TEST(wine_wsapoll_reports_a_closed_socket_once_then_forgets_it)
+{
+    char l[256];
+    cr_expect_str_eq(fact("wsapoll_closed_while_watched", l, sizeof l),
+                     "run=0 dead_calls=1 forgotten=1 other_fired=1");
+}
+
 FACT_TEST(wine_select_backend_waits_on_64_sockets_one_ready)
 {
     char l[256];

@@ -162,6 +162,42 @@ static void one_ready_among(const char *backend, int n)
     free(s);
 }
 
+/* The dead-fd rule (loop.h): a socket closed while watched is reported once,
+ * then forgotten; the other watched socket still fires. */
+static int dead_calls, other_calls;
+static void on_dead(loop_t *l, loop_fd_t fd, void *arg)
+{
+    char c;
+    (void)l; (void)arg;
+    dead_calls += recv(fd, &c, 1, 0) < 0;          /* the error is the caller's to meet */
+}
+static void on_other(loop_t *l, loop_fd_t fd, void *arg)
+{
+    char c;
+    (void)l; (void)arg;
+    other_calls += recv(fd, &c, 1, 0) == 1;
+}
+
+static void closed_while_watched(const char *backend)
+{
+    SOCKET a, b, c, d;
+    px_tcp_pair(&a, &b);
+    px_tcp_pair(&c, &d);
+    loop_t *loop = loop_new(backend);
+    dead_calls = other_calls = 0;
+    loop_add_reader(loop, a, on_dead, NULL);
+    loop_add_reader(loop, c, on_other, NULL);
+    closesocket(a);                                /* the caller's bug: still watched */
+    send(d, "y", 1, 0);
+    loop_call_later(loop, 300, give_up, NULL);
+    int rc = loop_run(loop);
+    int gone = loop_remove_reader(loop, a) == LOOP_ENOENT;
+    printf("FACT %s_closed_while_watched run=%d dead_calls=%d forgotten=%d other_fired=%d\n",
+           backend, rc, dead_calls, gone, other_calls);
+    loop_free(loop);
+    closesocket(b); closesocket(c); closesocket(d);
+}
+
 int main(int argc, char **argv)
 {
     WSADATA wsa;
@@ -179,6 +215,8 @@ int main(int argc, char **argv)
     backend_limit("wsapoll", 1000);
     one_ready_among("select", FD_SETSIZE);
     one_ready_among("wsapoll", 1000);
+    closed_while_watched("select");
+    closed_while_watched("wsapoll");
     fflush(stdout);
     WSACleanup();
     return 0;

@@ -383,3 +383,36 @@ void t_error_wakes_the_writer(const char *backend)
     loop_free(loop);
     close(p[1]);
 }
+
+/* ---- see t_closed_fd_is_reported_once_then_dropped in testutil.h */
+static int dead_calls;
+static void count_dead(loop_t *l, loop_fd_t fd, void *arg)
+{
+    char c;
+    (void)l; (void)arg;
+    dead_calls++;
+    cr_expect_eq(read(fd, &c, 1), -1, "reading the closed fd %d did not fail", fd);
+}
+
+void t_closed_fd_is_reported_once_then_dropped(const char *backend)
+{
+    int p[2], q[2];
+    t_require_backend(backend);
+    cr_assert_eq(pipe(p), 0);
+    cr_assert_eq(pipe(q), 0);
+    loop_t *loop = loop_new(backend);
+    dead_calls = io_calls = 0;
+    cr_assert_eq(loop_add_reader(loop, p[0], count_dead, NULL), LOOP_OK);
+    loop_add_reader(loop, q[0], count_io, NULL);
+    close(p[0]);                                  /* the caller's bug: still watched */
+    cr_assert_eq(write(q[1], "x", 1), 1);
+    run_for(loop, 200);
+    cr_expect_eq(dead_calls, 1, "%s: the closed fd's callback ran %d times", backend, dead_calls);
+    cr_expect_gt(io_calls, 0, "%s: the other fd never fired", backend);
+    cr_expect_eq(loop_remove_reader(loop, p[0]), LOOP_ENOENT, "%s: the closed fd is still "
+                 "watched", backend);
+    int rc = loop_add_reader(loop, p[0], count_dead, NULL);
+    cr_expect_eq(rc, LOOP_EINVAL, "%s: add_reader of a closed fd returned %d", backend, rc);
+    loop_free(loop);
+    close(p[1]); close(q[0]); close(q[1]);
+}

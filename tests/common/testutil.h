@@ -59,6 +59,12 @@ void t_rewatch_after_remove(const char *backend);
  * error (no readers) wakes the writer, though there is still no room. */
 void t_error_wakes_the_writer(const char *backend);
 
+/* The dead-fd rule (loop.h): an fd closed while watched, before the backend
+ * told its kernel, is reported once, its callback runs once, then the loop
+ * forgets it, and another watched fd still fires; an fd that is not open is
+ * refused by add_reader with LOOP_EINVAL. */
+void t_closed_fd_is_reported_once_then_dropped(const char *backend);
+
 /* Raise RLIMIT_NOFILE's soft limit toward @want; returns what it is now. */
 long t_raise_nofile(long want);
 
@@ -76,6 +82,8 @@ void t_require_backend(const char *backend);
         t_rewatch_after_remove(backend); }                                         \
     Test(suite, an_error_wakes_the_writer, .timeout = 30) {                        \
         t_error_wakes_the_writer(backend); }                                       \
+    Test(suite, a_closed_fd_is_reported_once_then_dropped, .timeout = 30) {        \
+        t_closed_fd_is_reported_once_then_dropped(backend); }                      \
     Test(suite, the_glue_can_be_freed_from_its_done_callback, .init = tsrv_up,     \
          .fini = tsrv_down, .timeout = 30) {                                       \
         t_free_glue_from_done_callback(backend); }
