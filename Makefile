@@ -195,6 +195,7 @@ doctor:
 bench-figures:
 	@mkdir -p docs/figures
 	@cp build/bench/rate.svg build/bench/iteration.svg build/bench/memory.svg build/bench/results.csv docs/figures/
+	@tools/bench-report.sh build/bench/results.csv build/bench > docs/figures/report.txt
 	@echo "bench-figures: docs/figures updated from build/bench"
 
 clean:

@@ -186,7 +186,11 @@ static int af_set(loop_t *loop, loop_fd_t fd, unsigned old, unsigned mask)
     struct afd *a = loop->bk;
     struct loop_watch *w = loop_watch_find(loop, fd);
     struct asock *k = w->bk;
-    (void)old;
+    if (k && old == mask && mask) {       /* asked again: the handle may now name a new */
+        k->gone = 1;                      /* socket; the old state waits for its poll's */
+        mark(a, k);                       /* completion, and a new one is made */
+        w->bk = k = NULL;
+    }
     if (!k) {
         SOCKET base = afd_base(fd);
         if (base == INVALID_SOCKET)

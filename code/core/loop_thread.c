@@ -172,7 +172,8 @@ static int st_wait(loop_t *loop, long timeout_ms)
         else if (ev[i].lpCompletionKey == IOCP_KEY_READY) {
             EnterCriticalSection(&t->lock);
             for (size_t k = 0; k < t->nready && (size_t)fired < loop->fired_cap; k++)
-                loop->fired[fired++] = t->ready[k];
+                if (!(t->ready[k].mask & LOOP_DEAD) || !loop_fd_is_open(t->ready[k].fd))
+                    loop->fired[fired++] = t->ready[k];   /* (a number reused since: stale) */
             t->nready = 0;
             LeaveCriticalSection(&t->lock);
             t->outstanding = 1;

@@ -92,6 +92,8 @@ Test(ch07_bridges, the_selector_thread_waits_while_the_loop_runs_callbacks)
             "rm=0 run=0 calls=0 ms=0") \
     FACT_IS(id##_closing_a_socket_with_a_poll_pending, backend "_close_while_pending", \
             "calls_after_close=1 other_fired=1") \
+    FACT_IS(id##_a_reused_handle_watched_again_fires, backend "_reused_handle", \
+            "same_value=1 fired=1 again=1 still_watched=1") \
     Test(ch07_bridges, id##_500_concurrent_transfers) { \
         char l[256]; \
         fact(backend "_500", l, sizeof l); \

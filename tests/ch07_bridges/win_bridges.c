@@ -250,6 +250,43 @@ static void close_while_pending(const char *backend)
     closesocket(d);
 }
 
+/* A socket closed with a poll pending, and its handle value given to a new
+ * socket that is watched again before the loop runs: the new one must fire. */
+static void reused_handle(const char *backend)
+{
+    SOCKET a, b, lst = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    struct sockaddr_in sa = {0};
+    int len = sizeof sa;
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(lst, (struct sockaddr *)&sa, sizeof sa);
+    listen(lst, 1);
+    getsockname(lst, (struct sockaddr *)&sa, &len);
+    px_tcp_pair(&a, &b);
+    loop_t *loop = loop_new(backend);
+    calls = 0;
+    loop_add_reader(loop, a, count, NULL);
+    loop_call_later(loop, 50, stop_cb, NULL);
+    loop_run(loop);                               /* the poll on a is in flight */
+    SOCKET old = a;
+    closesocket(a);
+    SOCKET c = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);   /* gets a's handle value */
+    connect(c, (struct sockaddr *)&sa, sizeof sa);
+    SOCKET d = accept(lst, NULL, NULL);
+    loop_add_reader(loop, c, count, NULL);        /* the same number, watched again */
+    send(d, "z", 1, 0);
+    loop_call_later(loop, 300, stop_cb, NULL);
+    loop_run(loop);
+    int first = calls;
+    send(d, "w", 1, 0);                           /* and it stays watched */
+    loop_call_later(loop, 300, stop_cb, NULL);
+    loop_run(loop);
+    printf("FACT %s_reused_handle same_value=%d fired=%d again=%d still_watched=%d\n", backend,
+           c == old, first >= 1, calls > first, loop_remove_reader(loop, c) == LOOP_OK);
+    loop_free(loop);
+    closesocket(b); closesocket(c); closesocket(d); closesocket(lst);
+}
+
 static int threads_now(void)
 {
     HANDLE snap = CreateToolhelp32Snapshot(TH32CS_SNAPTHREAD, 0);
@@ -365,6 +402,7 @@ int main(int argc, char **argv)
         helper_waits_for_the_loop(bridges[i]);
         remove_while_pending(bridges[i]);
         close_while_pending(bridges[i]);
+        reused_handle(bridges[i]);
         many_transfers_and_no_leaks(bridges[i], argv[1]);
     }
     fflush(stdout);
