@@ -33,7 +33,8 @@ struct px_op {
     WSABUF buf;                  /**< The buffer for recv and send. */
     DWORD flags;                 /**< WSARecv's flags. */
     char addrs[2 * (sizeof(struct sockaddr_in6) + 16)]; /**< AcceptEx's address block. */
-    px_op_t *prev, *next;        /**< The loop's list of operations in flight. */
+    px_op_t *prev;               /**< The loop's list of operations in flight. */
+    px_op_t *next;               /**< The loop's list of operations in flight. */
 };
 
 /** Associate @p s with the loop's completion port (once per socket, for good). */
