@@ -4,7 +4,8 @@
 # links between chapter files become @ref links, and ```dot blocks (shown as
 # source on GitHub) become \dot ... \enddot, drawn by graphviz; ```msc blocks
 # become \msc ... \endmsc (Doxygen's built-in mscgen); chapters get a [TOC].
-# The <!-- run: --> marks of tools/outputs.sh are dropped, and headings lose
+# Bold that starts with `code` or a quote becomes <b>...</b> (Doxygen shows
+# the asterisks otherwise). The <!-- run: --> marks of tools/outputs.sh are dropped, and headings lose
 # their backticks (Doxygen shows them as a literal <tt> in titles and the TOC).
 # docs/glossary.md gets the page id glossary; links to it from any file, and
 # its links back to the chapters (../chapters/chNN_slug.md), become @ref links.
@@ -20,6 +21,8 @@ awk -v id="$id" '
     /^```msc$/ { inmsc = 1; print "\\msc"; next }
     inmsc && /^```$/ { inmsc = 0; print "\\endmsc"; next }
     {
+        while (match($0, /\*\*[`"][^*]*\*\*/))   # bold that starts with code or a quote
+            $0 = substr($0, 1, RSTART - 1) "<b>" substr($0, RSTART + 2, RLENGTH - 4) "</b>" substr($0, RSTART + RLENGTH)
         gsub(/\(\.\.\/chapters\//, "(")
         gsub(/\(chapters\//, "(")
         gsub(/\((\.\.\/)*(docs\/)?glossary\.md\)/, "(@ref glossary)")

@@ -66,6 +66,11 @@ for (const f of files) {
     for (const m of text.matchAll(/(^|[\s(`])\u2013([a-z][a-z-]*)/g))
       out.push(`"\u2013${m[2]}": Doxygen turned "--${m[2]}" into an en dash`);
     for (const m of text.matchAll(/<\/?(tt|code|b|i|em)>/g)) out.push(`an HTML tag shown as text: ${m[0]}`);
+    const walk = document.createTreeWalker(document.querySelector('div.contents') || document.body,
+                                           NodeFilter.SHOW_TEXT);
+    for (let n; (n = walk.nextNode());)        // prose only: code may hold asterisks
+      if (!n.parentElement.closest('code, pre, .fragment, tt') && n.nodeValue.includes('**'))
+        out.push(`Markdown bold shown as asterisks: "${n.nodeValue.trim().slice(0, 60)}"`);
     const title = document.querySelector('div.headertitle')?.innerText.trim() || '';
     const h1 = document.querySelector('div.contents h1')?.innerText.trim() || '';
     if (title && h1 && title === h1) out.push(`the title is shown twice: "${title}"`);
