@@ -6,6 +6,7 @@
  * Keeps INFLIGHT transfers running until TOTAL have finished, reusing easy
  * handles (and so connections). Prints:
  *   runner,backend,total,inflight,ok,failed,wall_ms,rate_per_s,iterations,cpu_ms,rss_kb_per_transfer,note */
+#include "../core/cli.h"
 #include "../core/curlx.h"
 #include "../core/loop.h"
 
@@ -327,18 +328,6 @@ static long positive(const char *s)
     return *s && !*end && v > 0 ? v : -1;
 }
 
-static int known_backend(const char *name)
-{
-    for (const char *const *b = loop_backends(); *b; b++)
-        if (!strcmp(*b, name))
-            return 1;
-    fprintf(stderr, "ch09: unknown backend '%s'; this build has:", name);
-    for (const char *const *b = loop_backends(); *b; b++)
-        fprintf(stderr, " %s", *b);
-    fprintf(stderr, "\n");
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     const char *runner = argc > 1 ? argv[1] : "";
@@ -350,7 +339,7 @@ int main(int argc, char **argv)
                      argc > 1 ? runner : NULL);
     if (argc != want)
         return usage(argv[0], "wrong number of arguments for", runner);
-    if (has_backend && !known_backend(argv[2]))
+    if (has_backend && !cli_backend_known("ch09", argv[2]))
         return 2;
     for (int k = argc - 2; k < argc; k++)
         if (positive(argv[k]) < 0)

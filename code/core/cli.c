@@ -112,6 +112,11 @@ static int backend_ok(const char *prog, const char *model, const char *deflt, co
         fprintf(stderr, "%s: -b: the %s model has no loop backend to choose\n", prog, model);
         return 0;
     }
+    return cli_backend_known(prog, name);
+}
+
+int cli_backend_known(const char *prog, const char *name)
+{
     for (const char *const *b = loop_backends(); *b; b++)
         if (!strcmp(*b, name))
             return 1;

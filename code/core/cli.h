@@ -14,6 +14,10 @@
 int cli_main(int argc, char **argv, const char *model, job_runner run,
              const char *backend);
 
+/** 1 when this build has the loop backend @p name; else 0, after a message
+ *  on stderr that names the backends it has (@p prog names the program). */
+int cli_backend_known(const char *prog, const char *name);
+
 /** The port of @p base when it is the local server's address
  *  (`http://127.0.0.1:PORT` or `http://localhost:PORT`, PORT 1 to 65535, an
  *  optional trailing '/'); otherwise -1, after a message and the usage line

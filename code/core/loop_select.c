@@ -71,30 +71,31 @@ static int sel_set(loop_t *loop, loop_fd_t fd, unsigned old, unsigned mask)
 }
 
 #ifdef _WIN32
+/* The index of @fd in loop->fired[0..*n), added (mask 0) if it is not there:
+ * Windows returns the ready sockets themselves, in three arrays to merge. */
+static int slot_of(loop_t *loop, int *n, SOCKET fd)
+{
+    int j = 0;
+    while (j < *n && loop->fired[j].fd != fd)
+        j++;
+    if (j == *n)
+        loop->fired[(*n)++] = (struct loop_fired){fd, 0};
+    return j;
+}
+
+static void sel_collect(loop_t *loop, int *n, const fd_set *set, unsigned mask)
+{
+    for (u_int i = 0; i < set->fd_count; i++)
+        loop->fired[slot_of(loop, n, set->fd_array[i])].mask |= mask;
+}
+
 /* The sockets of @set that are no longer sockets: reported dead (loop.h). */
 static void dead_ones(loop_t *loop, int *n, const fd_set *set)
 {
-    for (u_int i = 0; i < set->fd_count; i++) {
-        int j = 0;
-        while (j < *n && loop->fired[j].fd != set->fd_array[i])
-            j++;
-        if (j == *n && !loop_fd_is_open(set->fd_array[i]))
-            loop->fired[(*n)++] = (struct loop_fired){set->fd_array[i],
-                                                      LOOP_READABLE | LOOP_WRITABLE | LOOP_DEAD};
-    }
-}
-
-/* Windows returns the ready sockets themselves, in three arrays to merge. */
-static void sel_collect(loop_t *loop, int *n, const fd_set *set, unsigned mask)
-{
-    for (u_int i = 0; i < set->fd_count; i++) {
-        int j = 0;
-        while (j < *n && loop->fired[j].fd != set->fd_array[i])
-            j++;
-        if (j == *n)
-            loop->fired[(*n)++] = (struct loop_fired){set->fd_array[i], 0};
-        loop->fired[j].mask |= mask;
-    }
+    for (u_int i = 0; i < set->fd_count; i++)
+        if (!loop_fd_is_open(set->fd_array[i]))
+            loop->fired[slot_of(loop, n, set->fd_array[i])].mask |=
+                LOOP_READABLE | LOOP_WRITABLE | LOOP_DEAD;
 }
 #endif
 
