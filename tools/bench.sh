@@ -12,9 +12,10 @@ csv="$out/results.csv"
 say() { printf '%s\n' "$*" >&2; }
 
 if [ "$QUICK" = 1 ]; then
-    TOTAL=3000; REPS=1; SCALES="200 1000"; WRK_S=2; WIDE=1000; WIDE_TOTAL=5000
+    TOTAL=3000; REPS=1; SCALES="200 1000"; WRK_S=2; WIDE=1000; WIDE_TOTAL=5000; HOLDS="1000"; BUSY=300
 else
     TOTAL=20000; REPS=3; SCALES="1000 5000 10000"; WRK_S=5; WIDE=5000; WIDE_TOTAL=50000
+    HOLDS="1000 5000 10000"; BUSY=1000
 fi
 INFLIGHT=100
 BACKENDS="select poll epoll"
@@ -63,10 +64,25 @@ else
     say "bench: io_uring is unavailable here; the uring-poll rows are skipped"
 fi
 
-# ---- the project's own server, for the delay route
-fifo=$(mktemp -u); mkfifo "$fifo"
-"$bin/server" > "$fifo" & spid=$!
-read -r OWN < "$fifo"; rm -f "$fifo"
+# ---- the project's own server, for the delay route: its URL in $OWN, its pid in $spid
+own_server() {
+    fifo=$(mktemp -u); mkfifo "$fifo"
+    "$bin/server" > "$fifo" & spid=$!
+    read -r OWN < "$fifo"; rm -f "$fifo"
+}
+own_server
+
+# ch09 with N connections held open, on a server of their own: a suspended
+# reply lasts its whole delay even after the client has gone, so one run's
+# held connections would still count against the next run's
+ch09_holding() {
+    n="$1"; shift
+    main_spid=$spid; main_own=$OWN
+    own_server
+    "$bin/ch09" "$@" "$OWN/delay/60000" "$n"
+    kill $spid 2>/dev/null; wait $spid 2>/dev/null
+    spid=$main_spid; OWN=$main_own
+}
 
 echo "workload,runner,backend,total,inflight,ok,failed,wall_ms,rate_per_s,iterations,cpu_ms,rss_kb_per_transfer,note" > "$csv"
 
@@ -75,7 +91,7 @@ bench_median() {
     wl="$1"; shift
     i=0; : > "$out/reps.tmp"
     while [ $i -lt $REPS ]; do
-        "$bin/ch09" "$@" >> "$out/reps.tmp" 2>/dev/null
+        ${RUN:-"$bin/ch09"} "$@" >> "$out/reps.tmp" 2>/dev/null
         i=$((i + 1))
     done
     line=$(sort -t, -k8 -g "$out/reps.tmp" | sed -n "$(( (REPS + 1) / 2 ))p")
@@ -136,6 +152,14 @@ for n in $SCALES; do
     done
     for b in $BACKENDS; do
         l=$(bench_median "scale_$n" loop "$b" "$NG/slow" "$n" "$n"); say "   N=$n $b: $(echo "$l" | cut -d, -f5) ok, $(echo "$l" | cut -d, -f7) ms wall, $(echo "$l" | cut -d, -f10) ms cpu, $(echo "$l" | cut -d, -f11) KiB/transfer $(echo "$l" | cut -d, -f12)"
+    done
+done
+
+say "== many idle, a few busy: $BUSY x 1 KiB from nginx, 10 in flight, beside N held connections (each waiting for a reply 60 s away) ($REPS runs each, median)"
+for n in $HOLDS; do
+    for r in multi_poll $(for b in $BACKENDS; do echo "loop:$b"; done); do
+        l=$(RUN="ch09_holding $n" bench_median "held_$n" $(echo "$r" | tr : ' ') "$NG/1k" "$BUSY" 10)
+        say "   N=$n ${r#loop:}: $(echo "$l" | cut -d, -f5) ok, $(echo "$l" | cut -d, -f7) ms wall, $(echo "$l" | cut -d, -f10) ms cpu, $(echo "$l" | cut -d, -f9) iterations $(echo "$l" | cut -d, -f12)"
     done
 done
 

@@ -1,6 +1,10 @@
 /* ch09: the benchmark driver: one workload on one runner, one CSV line out.
- * Usage: ch09 RUNNER [BACKEND] URL TOTAL INFLIGHT   (make bench drives it)
+ * Usage: ch09 RUNNER [BACKEND] URL TOTAL INFLIGHT [HOLD_URL HOLD_N]   (make bench drives it)
  *   RUNNER: blocking | multi_poll | loop (with BACKEND) | uv (libcurl's multi-uv pattern)
+ *   HOLD_URL HOLD_N (multi_poll and loop): first HOLD_N transfers of HOLD_URL (a
+ *           reply that never comes in time) are started and left waiting; the
+ *           clock starts once every one has sent its request, and they are
+ *           ended when the TOTAL transfers are done. Many idle, a few busy.
  *   or:     ch09 idle BACKEND N ROUNDS   (no libcurl: the loop's own cost per
  *           iteration with N idle sockets watched and one always ready)
  * Keeps INFLIGHT transfers running until TOTAL have finished, reusing easy
@@ -21,10 +25,18 @@
 
 struct feed {
     const char *url;
-    long total, started, ok, failed;
+    long total, inflight, started, ok, failed;
     uint64_t iterations;
+    const char *hold_url;                 /* HOLD_URL, or NULL */
+    long hold, held_waiting, held_lost;   /* HOLD_N; how many sent their request; ended early */
+    CURL **held;                          /* the held transfers still running, or NULL */
+    loop_t *loop;                         /* the loop runner's loop: stopped at each phase's end */
+    uint64_t t0, t1;                      /* the clock: start and stop, and the CPU then */
+    double c0, c1;
     char note[160];
 };
+
+static double cpu_ms(void);
 
 static size_t discard(char *d, size_t s, size_t n, void *a) { (void)d; (void)a; return s * n; }
 
@@ -36,8 +48,79 @@ static CURL *easy_for(struct feed *f)
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
     curl_easy_setopt(e, CURLOPT_TIMEOUT, 120L);
+    if (f->total <= f->inflight) {
+        /* Every transfer has its own handle and its own connection: there is
+         * nothing to reuse. Saying so keeps libcurl 7.88 out of its connection
+         * cache, which it walks for each new transfer (ConnectionExists) and
+         * each finished one (close_connect_only, extract_oldest): with 10,000
+         * connections to one host that walk was half the CPU of every runner
+         * (docs/figures/perf-10000-slow.txt). */
+        curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+        curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+    }
     f->started++;
     return e;
+}
+
+/* libcurl is about to send a held transfer's request: one more is waiting. */
+static int held_sent(void *arg, char *ip, char *local_ip, int port, int local_port)
+{
+    struct feed *f = arg;
+    (void)ip; (void)local_ip; (void)port; (void)local_port;
+    if (++f->held_waiting == f->hold && f->loop)
+        loop_stop(f->loop);
+    return CURL_PREREQFUNC_OK;
+}
+
+/* A held transfer's CURLOPT_PRIVATE is its slot in f->held. */
+static CURL *held_for(struct feed *f, long i)
+{
+    CURL *e = curl_easy_init();
+    curl_easy_setopt(e, CURLOPT_URL, f->hold_url);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(e, CURLOPT_PRIVATE, &f->held[i]);
+    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, held_sent);
+    curl_easy_setopt(e, CURLOPT_PREREQDATA, f);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 30L);
+    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);   /* one connection each, never reused */
+    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+    return e;
+}
+
+/* A held transfer ended: before the busy ones are done, that is a loss. */
+static int held_end(struct feed *f, CURL *e, CURLcode rc)
+{
+    char *p = NULL;
+    curl_easy_getinfo(e, CURLINFO_PRIVATE, &p);
+    if (!f->held || p < (char *)f->held || p >= (char *)(f->held + f->hold))
+        return 0;
+    *(CURL **)(void *)p = NULL;
+    if (f->t0 == 0 && f->loop)            /* still setting up: stop, with the loss */
+        loop_stop(f->loop);
+    if (f->t1 == 0) {
+        f->held_lost++;
+        if (!f->note[0])
+            snprintf(f->note, sizeof f->note, "a held transfer ended early: %s",
+                     curl_easy_strerror(rc));
+    }
+    curl_easy_cleanup(e);
+    return 1;
+}
+
+/* The held transfers have all sent their requests: the measured part starts.
+ * It stops when the TOTAL transfers are done, before the held ones are ended. */
+static void clock_start(struct feed *f)
+{
+    f->t0 = loop_now_ms();
+    f->c0 = cpu_ms();
+}
+
+static void clock_stop(struct feed *f)
+{
+    f->t1 = loop_now_ms();
+    f->c1 = cpu_ms();
 }
 
 /* One finished: count it; start the next on the same handle, or free it. */
@@ -84,6 +167,8 @@ static void drain(CURLM *m, struct feed *f)
             CURL *e = msg->easy_handle;
             CURLcode rc = msg->data.result;
             curl_multi_remove_handle(m, e);
+            if (held_end(f, e, rc))
+                continue;
             if ((e = next(f, e, rc)))
                 curl_multi_add_handle(m, e);
         }
@@ -92,10 +177,19 @@ static void drain(CURLM *m, struct feed *f)
 static void run_multi(struct feed *f, long inflight)
 {
     CURLM *m = curl_multi_init();
-    for (long i = 0; i < inflight && f->started < f->total; i++)
-        curl_multi_add_handle(m, easy_for(f));
     int running = 1;
-    for (;;) {
+    for (long i = 0; i < f->hold; i++)
+        curl_multi_add_handle(m, f->held[i] = held_for(f, i));
+    while (f->held_waiting < f->hold && f->held_lost == 0) {   /* not measured */
+        curl_multi_perform(m, &running);
+        drain(m, f);
+        curl_multi_poll(m, NULL, 0, 1000, NULL);
+    }
+    if (f->hold && f->held_lost == 0)
+        clock_start(f);
+    for (long i = 0; i < inflight && f->started < f->total && f->held_lost == 0; i++)
+        curl_multi_add_handle(m, easy_for(f));
+    while (f->started) {                  /* none started: a held one failed in set-up */
         curl_multi_perform(m, &running);
         drain(m, f);                      /* may re-add handles: running is stale now */
         if (f->ok + f->failed == f->total)
@@ -103,6 +197,12 @@ static void run_multi(struct feed *f, long inflight)
         curl_multi_poll(m, NULL, 0, 1000, NULL);
         f->iterations++;
     }
+    clock_stop(f);
+    for (long i = 0; i < f->hold; i++)   /* the held ones still waiting: end them */
+        if (f->held[i]) {
+            curl_multi_remove_handle(m, f->held[i]);
+            curl_easy_cleanup(f->held[i]);
+        }
     curl_multi_cleanup(m);
 }
 
@@ -112,8 +212,14 @@ struct lf { struct feed *f; curlx_t *cx; };
 static void on_done(CURL *e, CURLcode rc, void *arg)
 {
     struct lf *l = arg;
+    if (held_end(l->f, e, rc))
+        return;
     if ((e = next(l->f, e, rc)))
         curlx_add(l->cx, e);
+    else if (l->f->hold && l->f->ok + l->f->failed == l->f->total) {
+        clock_stop(l->f);                 /* the held ones are still watched */
+        loop_stop(l->f->loop);
+    }
 }
 
 static int run_loop(struct feed *f, const char *backend, long inflight)
@@ -129,15 +235,29 @@ static int run_loop(struct feed *f, const char *backend, long inflight)
         loop_free(loop);
         return -1;
     }
-    for (long i = 0; i < inflight && f->started < f->total; i++)
-        curlx_add(l.cx, easy_for(f));
-    loop_run(loop);
+    struct loop_stats st = {0};
+    if (f->hold) {                        /* set-up: every held transfer waiting */
+        f->loop = loop;
+        for (long i = 0; i < f->hold; i++)
+            curlx_add(l.cx, f->held[i] = held_for(f, i));
+        if (loop_run(loop) == 0 && f->held_lost == 0) {
+            loop_stats(loop, &st);
+            clock_start(f);
+        }
+    }
+    if (f->held_lost == 0) {
+        uint64_t before = st.waits;
+        for (long i = 0; i < inflight && f->started < f->total; i++)
+            curlx_add(l.cx, easy_for(f));
+        loop_run(loop);
+        loop_stats(loop, &st);
+        f->iterations = st.waits - before;
+    }
     if (curlx_error(l.cx)[0])
         snprintf(f->note, sizeof f->note, "%.150s", curlx_error(l.cx));
-    struct loop_stats st;
-    loop_stats(loop, &st);
-    f->iterations = st.waits;
-    curlx_free(l.cx);
+    if (f->hold && f->t1 == 0)
+        clock_stop(f);
+    curlx_free(l.cx);                     /* ends the held ones still waiting */
     loop_free(loop);
     return 0;
 }
@@ -315,6 +435,7 @@ static int usage(const char *prog, const char *why, const char *what)
     fprintf(stderr, "%s: %s%s%s%s\n"
                     "usage: %s blocking|multi_poll|uv URL TOTAL INFLIGHT\n"
                     "       %s loop BACKEND URL TOTAL INFLIGHT\n"
+                    "       (multi_poll and loop: HOLD_URL HOLD_N after, to hold HOLD_N idle)\n"
                     "       %s idle BACKEND N ROUNDS\n",
             prog, why, what ? " '" : "", what ? what : "", what ? "'" : "", prog, prog, prog);
     return 2;
@@ -333,17 +454,18 @@ int main(int argc, char **argv)
     const char *runner = argc > 1 ? argv[1] : "";
     int has_backend = !strcmp(runner, "loop") || !strcmp(runner, "idle");
     int want = !strcmp(runner, "idle") ? 5 : has_backend ? 6 : 5;
+    int can_hold = !strcmp(runner, "loop") || !strcmp(runner, "multi_poll");
     if (!has_backend && strcmp(runner, "blocking") && strcmp(runner, "multi_poll") &&
         strcmp(runner, "uv"))
         return usage(argv[0], argc > 1 ? "unknown runner" : "no runner given",
                      argc > 1 ? runner : NULL);
-    if (argc != want)
+    if (argc != want && !(can_hold && argc == want + 2))
         return usage(argv[0], "wrong number of arguments for", runner);
     if (has_backend && !cli_backend_known("ch09", argv[2]))
         return 2;
-    for (int k = argc - 2; k < argc; k++)
+    for (int k = want - 2; k < argc; k += (k == want - 1 ? 2 : 1))   /* the counts */
         if (positive(argv[k]) < 0)
-            return usage(argv[0], "the last two arguments are counts, whole numbers above 0, not",
+            return usage(argv[0], "TOTAL, INFLIGHT, N, ROUNDS and HOLD_N are whole numbers above 0, not",
                          argv[k]);
     if (!strcmp(runner, "idle")) {
         struct rlimit rl;
@@ -355,7 +477,13 @@ int main(int argc, char **argv)
     const char *backend = has_backend ? argv[2] : "-";
     struct feed f = {.url = argv[2 + has_backend]};
     f.total = positive(argv[3 + has_backend]);
-    long inflight = positive(argv[4 + has_backend]);
+    long inflight = f.inflight = positive(argv[4 + has_backend]);
+    if (argc == want + 2) {
+        f.hold_url = argv[want];
+        f.hold = positive(argv[want + 1]);
+        if (!(f.held = calloc((size_t)f.hold, sizeof *f.held)))
+            return 1;
+    }
     struct rlimit rl;
     getrlimit(RLIMIT_NOFILE, &rl);
     rl.rlim_cur = rl.rlim_max;
@@ -372,14 +500,20 @@ int main(int argc, char **argv)
         run_uv(&f, inflight);
     else
         run_loop(&f, backend, inflight);
-    uint64_t wall = loop_now_ms() - t0;
+    if (f.hold) {                          /* only the part with every held one waiting */
+        t0 = f.t0 ? f.t0 : f.t1;
+        c0 = f.t0 ? f.c0 : f.c1;
+    }
+    uint64_t wall = (f.hold ? f.t1 : loop_now_ms()) - t0;
+    double cpu = (f.hold ? f.c1 : cpu_ms()) - c0;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     peak = ru.ru_maxrss > peak ? ru.ru_maxrss : peak;
     printf("%s,%s,%ld,%ld,%ld,%ld,%llu,%.1f,%llu,%.1f,%.2f,%s\n", runner, backend, f.total,
            inflight, f.ok, f.total - f.ok, (unsigned long long)wall,
            wall ? (double)f.ok * 1000.0 / (double)wall : 0.0, (unsigned long long)f.iterations,
-           cpu_ms() - c0, (double)(peak - rss0) / (double)inflight, f.note);
+           cpu, (double)(peak - rss0) / (double)(inflight + f.hold), f.note);
+    free(f.held);
     curl_global_cleanup();
     return 0;
 }
