@@ -12,9 +12,9 @@ csv="$out/results.csv"
 say() { printf '%s\n' "$*" >&2; }
 
 if [ "$QUICK" = 1 ]; then
-    TOTAL=3000; REPS=1; SCALES="200 1000"; WRK_S=2; WIDE=1000; WIDE_TOTAL=5000; HOLDS="1000"; BUSY=300
+    TOTAL=3000; REPS=1; TREPS=1; SCALES="200 1000"; WRK_S=2; WIDE=1000; WIDE_TOTAL=5000; HOLDS="1000"; BUSY=300
 else
-    TOTAL=20000; REPS=3; SCALES="1000 5000 10000"; WRK_S=5; WIDE=5000; WIDE_TOTAL=50000
+    TOTAL=40000; REPS=3; TREPS=5; SCALES="1000 5000 10000"; WRK_S=2; WIDE=5000; WIDE_TOTAL=50000
     HOLDS="1000 5000 10000"; BUSY=1000
 fi
 INFLIGHT=100
@@ -99,35 +99,59 @@ bench_median() {
     echo "$line"
 }
 
-say "== throughput: $TOTAL x 1 KiB from nginx, $INFLIGHT in flight, connections reused ($REPS runs each, median)"
-for r in multi_poll uv; do
-    l=$(bench_median throughput "$r" "$NG/1k" "$TOTAL" "$INFLIGHT"); say "   $r: $(echo "$l" | cut -d, -f8)/s"
-done
-for b in $BACKENDS; do
-    l=$(bench_median throughput loop "$b" "$NG/1k" "$TOTAL" "$INFLIGHT"); say "   $b: $(echo "$l" | cut -d, -f8)/s"
-done
-l=$(bench_median throughput blocking "$NG/1k" $((TOTAL / 4)) 1); say "   blocking: $(echo "$l" | cut -d, -f8)/s"
-
-# curl --parallel, the same URLs
+# curl --parallel and wrk, as rows in ch09's format
 cfg="$out/curl.cfg"
 awk -v n="$TOTAL" -v u="$NG/1k" 'BEGIN { for (i = 0; i < n; i++) printf "url = \"%s\"\noutput = \"/dev/null\"\n", u }' > "$cfg"
-best=0
-i=0
-while [ $i -lt $REPS ]; do
+curl_parallel_row() {
     t0=$(date +%s%N)
     curl -s --no-progress-meter --parallel --parallel-max "$INFLIGHT" -K "$cfg" >/dev/null 2>&1
-    t1=$(date +%s%N)
-    ms=$(( (t1 - t0) / 1000000 ))
-    echo "throughput,curl_parallel,-,$TOTAL,$INFLIGHT,$TOTAL,0,$ms,$(awk -v n=$TOTAL -v ms=$ms 'BEGIN { printf "%.1f", n * 1000 / ms }'),0,0,0," >> "$out/curlp.tmp"
-    i=$((i + 1))
-done
-line=$(sort -t, -k9 -g "$out/curlp.tmp" | sed -n "$(( (REPS + 1) / 2 ))p"); rm -f "$out/curlp.tmp"
-echo "$line" >> "$csv"; say "   curl --parallel: $(echo "$line" | cut -d, -f9)/s"
+    ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+    echo "curl_parallel,-,$TOTAL,$INFLIGHT,$TOTAL,0,$ms,$(awk -v n=$TOTAL -v ms=$ms 'BEGIN { printf "%.1f", n * 1000 / ms }'),0,0,0,"
+}
+# one thread like the rest: the machine's limit for this request
+wrk_row() {
+    w=$(wrk -t1 -c"$INFLIGHT" -d"${WRK_S}s" "$NG/1k" 2>/dev/null | awk '/Requests\/sec/ { print $2 }')
+    echo "wrk,-,0,$INFLIGHT,0,0,$((WRK_S * 1000)),$w,0,0,0,not libcurl"
+}
 
-# wrk, one thread like the rest: the machine's limit for this request
-w=$(wrk -t1 -c"$INFLIGHT" -d"${WRK_S}s" "$NG/1k" 2>/dev/null | awk '/Requests\/sec/ { print $2 }')
-echo "throughput,wrk,-,0,$INFLIGHT,0,0,$((WRK_S * 1000)),$w,0,0,0,not libcurl" >> "$csv"
-say "   wrk: $w/s"
+# Rounds: every runner once per round, REPS rounds, then each runner's median
+# by rate. Interleaved, a slow spell of this shared machine falls on every
+# runner alike instead of on the three runs of one.
+say "== throughput: $TOTAL x 1 KiB from nginx, $INFLIGHT in flight, connections reused ($TREPS rounds of every runner, median)"
+set -- "multi_poll $NG/1k $TOTAL $INFLIGHT" "uv $NG/1k $TOTAL $INFLIGHT"
+for b in $BACKENDS; do set -- "$@" "loop $b $NG/1k $TOTAL $INFLIGHT"; done
+set -- "$@" "blocking $NG/1k $((TOTAL / 4)) 1" curl_parallel_row wrk_row
+round=0
+while [ $round -lt $TREPS ]; do
+    k=0
+    for spec in "$@"; do
+        k=$((k + 1))
+        line=$(case $spec in *_row) $spec ;; *) "$bin/ch09" $spec 2>/dev/null ;; esac)
+        echo "$line" >> "$out/round.$k"
+        [ -n "$line" ] && echo "throughput_r$((round + 1)),$line" >> "$csv"
+    done
+    round=$((round + 1))
+done
+k=0
+for spec in "$@"; do
+    k=$((k + 1))
+    line=$(sort -t, -k8 -g "$out/round.$k" | sed -n "$(( (TREPS + 1) / 2 ))p"); rm -f "$out/round.$k"
+    [ -n "$line" ] && echo "throughput,$line" >> "$csv"
+    say "   $(echo "$line" | awk -F, '{ print ($1 == "loop" ? $2 : $1) ": " $8 "/s" }')"
+done
+
+# System calls per transfer: a count, not a time, so it holds still on a
+# shared machine where the rates above move by a third from run to run.
+SYS_N=$((TOTAL / 4))
+say "== system calls per transfer: $SYS_N x 1 KiB from nginx, $INFLIGHT in flight (strace -c)"
+echo "runner,backend,transfers,system_calls,per_transfer,loop_waits" > "$out/syscalls.csv"
+for spec in multi_poll uv $(for b in $BACKENDS; do echo "loop:$b"; done); do
+    row=$(strace -f -c -o "$out/strace.txt" "$bin/ch09" $(echo "$spec" | tr : ' ') "$NG/1k" "$SYS_N" "$INFLIGHT" 2>/dev/null)
+    calls=$(awk '$NF == "total" { print $4 }' "$out/strace.txt")
+    echo "$row" | awk -F, -v c="${calls:-0}" '{ printf "%s,%s,%d,%d,%.2f,%d\n", $1, $2, $5, c, ($5 ? c / $5 : 0), $9 }' >> "$out/syscalls.csv"
+    say "   ${spec#loop:}: $(tail -1 "$out/syscalls.csv" | cut -d, -f5) per transfer"
+done
+rm -f "$out/strace.txt"
 
 say "== throughput at $WIDE in flight: $WIDE_TOTAL x 1 KiB from nginx, connections reused"
 for r in multi_poll uv; do

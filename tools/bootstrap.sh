@@ -6,7 +6,7 @@ set -eu
 want="${1:-native}"
 pkgs_native="gcc make pkg-config libcurl4-openssl-dev libcriterion-dev libmicrohttpd-dev libuv1-dev doxygen graphviz liburing-dev"
 pkgs_windows="gcc-mingw-w64-x86-64 wine64 wine dpkg-dev"
-pkgs_bench="nginx-light wrk gnuplot-nox curl"
+pkgs_bench="nginx-light wrk gnuplot-nox curl strace"
 pkgs_docs="chromium"
 command -v npm >/dev/null 2>&1 || pkgs_docs="$pkgs_docs nodejs npm"
 
@@ -47,6 +47,7 @@ why() {
         wrk) echo "make bench's non-libcurl reference client" ;;
         gnuplot-nox) echo "draws make bench's plots" ;;
         curl) echo "curl --parallel, a reference runner in make bench" ;;
+        strace) echo "counts make bench's system calls per transfer" ;;
         gcc-mingw-w64-x86-64) echo "builds the Windows programs" ;;
         wine64|wine) echo "runs the Windows programs" ;;
         dpkg-dev) echo "unpacks Debian's curl source for the Windows libcurl" ;;
