@@ -194,8 +194,8 @@ doctor:
 # Copy the last full run's figures and CSV into docs/figures for the site and chapter 9.
 bench-figures:
 	@mkdir -p docs/figures
-	@cp build/bench/rate.svg build/bench/iteration.svg build/bench/memory.svg build/bench/results.csv build/bench/syscalls.csv docs/figures/
 	@tools/bench-report.sh build/bench/results.csv build/bench > docs/figures/report.txt
+	@cp build/bench/rate.svg build/bench/iteration.svg build/bench/memory.svg build/bench/held.svg build/bench/results.csv build/bench/syscalls.csv docs/figures/
 	@echo "bench-figures: docs/figures updated from build/bench"
 
 clean:

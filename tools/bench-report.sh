@@ -123,6 +123,8 @@ for b in multi_poll uv select poll epoll uring-poll; do
     awk -F, -v b="$b" '$1 ~ /^scale_/ && ($2 == "loop" ? $3 : $2) == b && $6 == $5 {
         print $5, $12 }' "$csv" | sort -n > "$out/scale_$b.dat"
     awk -F, -v b="$b" '$1 == "idle" && $3 == b && $6 > 0 { print $4, $9 }' "$csv" | sort -n > "$out/idle_$b.dat"
+    awk -F, -v b="$b" '$1 ~ /^held_/ && ($2 == "loop" ? $3 : $2) == b && $6 == $4 && $4 > 0 {
+        print substr($1, 6), $11 }' "$csv" | sort -n > "$out/held_$b.dat"
 done
 for fmt in png svg; do
     case $fmt in png) term="pngcairo noenhanced size 800,480 font 'sans,10'" ;; svg) term="svg noenhanced size 800,480 font 'sans,10'" ;; esac
@@ -151,6 +153,14 @@ set ylabel "KiB per transfer"
 unset logscale y
 set yrange [0:*]
 plot for [b in "multi_poll uv select poll epoll uring-poll"] "$out/scale_".b.".dat" using 1:2 with linespoints title b
+set output "$out/held.$fmt"
+set title "CPU for the same 1 KiB transfers, 10 in flight, beside N idle held connections"
+set xlabel "held connections"
+set ylabel "CPU milliseconds"
+set logscale xy
+set xrange [700:14000]
+set yrange [*:*]
+plot for [b in "multi_poll select poll epoll uring-poll"] "$out/held_".b.".dat" using 1:2 with linespoints title b
 GP
 set terminal ${fmt}
 set output "$out/rate.$fmt"
@@ -158,4 +168,4 @@ plot "$out/rate.dat" using 0:2:xtic(1) with boxes notitle
 GP2
 done
 echo
-echo "bench: $csv, plots $out/rate.{png,svg} $out/iteration.{png,svg} $out/memory.{png,svg}"
+echo "bench: $csv, plots $out/rate.{png,svg} $out/iteration.{png,svg} $out/memory.{png,svg} $out/held.{png,svg}"

@@ -18,6 +18,8 @@ else
     HOLDS="1000 5000 10000"; BUSY=1000
 fi
 INFLIGHT=100
+# "1 run each" or "3 runs each, median"
+times_said() { if [ "$1" = 1 ]; then echo "1 $2"; else echo "$1 $3"; fi; }
 BACKENDS="select poll epoll"
 
 free_port() {
@@ -117,7 +119,7 @@ wrk_row() {
 # Rounds: every runner once per round, REPS rounds, then each runner's median
 # by rate. Interleaved, a slow spell of this shared machine falls on every
 # runner alike instead of on the three runs of one.
-say "== throughput: $TOTAL x 1 KiB from nginx, $INFLIGHT in flight, connections reused ($TREPS rounds of every runner, median)"
+say "== throughput: $TOTAL x 1 KiB from nginx, $INFLIGHT in flight, connections reused ($(times_said "$TREPS" "round of every runner" "rounds of every runner, median"))"
 set -- "multi_poll $NG/1k $TOTAL $INFLIGHT" "uv $NG/1k $TOTAL $INFLIGHT"
 for b in $BACKENDS; do set -- "$@" "loop $b $NG/1k $TOTAL $INFLIGHT"; done
 set -- "$@" "blocking $NG/1k $((TOTAL / 4)) 1" curl_parallel_row wrk_row
@@ -169,7 +171,7 @@ for b in $BACKENDS; do
     l=$(REPS=1 bench_median fanout loop "$b" "$OWN/delay/300" 16 16); say "   $b: $(echo "$l" | cut -d, -f7) ms"
 done
 
-say "== scale: N concurrent slow transfers (4 KiB at 2 KiB/s after the first 1 KiB) from nginx ($REPS runs each, median)"
+say "== scale: N concurrent slow transfers (4 KiB at 2 KiB/s after the first 1 KiB) from nginx ($(times_said "$REPS" "run each" "runs each, median"))"
 for n in $SCALES; do
     for r in multi_poll uv; do
         l=$(bench_median "scale_$n" "$r" "$NG/slow" "$n" "$n"); say "   N=$n $r: $(echo "$l" | cut -d, -f5) ok, $(echo "$l" | cut -d, -f7) ms wall, $(echo "$l" | cut -d, -f10) ms cpu, $(echo "$l" | cut -d, -f11) KiB/transfer $(echo "$l" | cut -d, -f12)"
@@ -179,7 +181,7 @@ for n in $SCALES; do
     done
 done
 
-say "== many idle, a few busy: $BUSY x 1 KiB from nginx, 10 in flight, beside N held connections (each waiting for a reply 60 s away) ($REPS runs each, median)"
+say "== many idle, a few busy: $BUSY x 1 KiB from nginx, 10 in flight, beside N held connections ($(times_said "$REPS" "run each" "runs each, median"))"
 for n in $HOLDS; do
     for r in multi_poll $(for b in $BACKENDS; do echo "loop:$b"; done); do
         l=$(RUN="ch09_holding $n" bench_median "held_$n" $(echo "$r" | tr : ' ') "$NG/1k" "$BUSY" 10)
