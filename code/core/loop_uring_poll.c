@@ -127,7 +127,7 @@ static void on_cqe(loop_t *loop, void *state, struct io_uring_cqe *cqe, int *fir
     p->inflight--;
     unsigned m = ((re & (POLLIN | POLLERR | POLLHUP)) ? LOOP_READABLE : 0) |
                  ((re & (POLLOUT | POLLERR | POLLHUP)) ? LOOP_WRITABLE : 0);
-    m &= k->want;
+    /* what the watch did not ask for is dropped once, by dispatch in loop.c */
     if (cqe->res == -EBADF)                /* a closed fd: once, then the loop forgets it */
         m = LOOP_READABLE | LOOP_WRITABLE | LOOP_DEAD;
     if (m && !k->gone && (size_t)*fired < loop->fired_cap)
