@@ -183,7 +183,7 @@ Test(ch09_measuring, a_held_transfer_that_ends_early_is_reported)
 /* Chapter 5's model with libcurl in it: 5,000 connections wait and 10 are
  * busy. poll scans all 5,000 at every wait, epoll only the ready ones, and the
  * set-up (5,000 connects) is not on the clock. An order of magnitude, not a
- * timed bound: measured here about 6x. */
+ * timed bound: measured here 3x to 6x. */
 Test(ch09_measuring, with_5000_connections_held_poll_spends_twice_the_cpu_of_epoll,
      .timeout = 120)
 {
