@@ -14,17 +14,6 @@ END {
     printf "  %-14s %10s %10s %10s\n", "runner", "rate/s", "lowest", "highest"
     for (i = 1; i <= n; i++) if (order[i] in rate)
         printf "  %-14s %10.0f %10.0f %10.0f\n", order[i], rate[order[i]], lo[order[i]], hi[order[i]]
-    print ""
-    split("multi_poll uv curl_parallel wrk", refs, " ")
-    names["multi_poll"] = "multi_poll"; names["uv"] = "the libuv loop"
-    names["curl_parallel"] = "curl --parallel"; names["wrk"] = "wrk"
-    m = split("select poll epoll uring-poll", mine, " ")
-    for (i = 1; i <= m; i++) {
-        b = mine[i]; if (!(b in rate)) continue
-        for (j = 1; j <= 4; j++) if ((refs[j] in rate) && rate[refs[j]] > 0)
-            printf "  %s vs %s: %.2fx\n", b, names[refs[j]], rate[b] / rate[refs[j]]
-    }
-    print ""
 }' "$csv"
 
 # Each target from the rounds: the ratio of two runners within each round

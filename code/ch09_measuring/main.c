@@ -31,8 +31,8 @@ struct feed {
     long hold, held_waiting, held_lost;   /* HOLD_N; how many sent their request; ended early */
     CURL **held;                          /* the held transfers still running, or NULL */
     loop_t *loop;                         /* the loop runner's loop: stopped at each phase's end */
-    uint64_t t0, t1;                      /* the clock: start and stop, and the CPU then */
-    double c0, c1;
+    uint64_t t0, t1;                      /* the clock: start and stop (0: running), */
+    double c0, c1;                        /* and the CPU then */
     char note[160];
 };
 
@@ -97,7 +97,7 @@ static int held_end(struct feed *f, CURL *e, CURLcode rc)
     if (!f->held || p < (char *)f->held || p >= (char *)(f->held + f->hold))
         return 0;
     *(CURL **)(void *)p = NULL;
-    if (f->t0 == 0 && f->loop)            /* still setting up: stop, with the loss */
+    if (f->held_waiting < f->hold && f->loop)   /* still setting up: stop, with the loss */
         loop_stop(f->loop);
     if (f->t1 == 0) {
         f->held_lost++;
@@ -109,8 +109,9 @@ static int held_end(struct feed *f, CURL *e, CURLcode rc)
     return 1;
 }
 
-/* The held transfers have all sent their requests: the measured part starts.
- * It stops when the TOTAL transfers are done, before the held ones are ended. */
+/* main starts the clock before the run and stops it after, unless the run
+ * holds transfers: then it restarts once every held request has been sent and
+ * stops when the TOTAL transfers are done, before the held ones are ended. */
 static void clock_start(struct feed *f)
 {
     f->t0 = loop_now_ms();
@@ -174,7 +175,7 @@ static void drain(CURLM *m, struct feed *f)
         }
 }
 
-static void run_multi(struct feed *f, long inflight)
+static void run_multi(struct feed *f)
 {
     CURLM *m = curl_multi_init();
     int running = 1;
@@ -187,7 +188,7 @@ static void run_multi(struct feed *f, long inflight)
     }
     if (f->hold && f->held_lost == 0)
         clock_start(f);
-    for (long i = 0; i < inflight && f->started < f->total && f->held_lost == 0; i++)
+    for (long i = 0; i < f->inflight && f->started < f->total && f->held_lost == 0; i++)
         curl_multi_add_handle(m, easy_for(f));
     while (f->started) {                  /* none started: a held one failed in set-up */
         curl_multi_perform(m, &running);
@@ -197,7 +198,8 @@ static void run_multi(struct feed *f, long inflight)
         curl_multi_poll(m, NULL, 0, 1000, NULL);
         f->iterations++;
     }
-    clock_stop(f);
+    if (f->hold)
+        clock_stop(f);
     for (long i = 0; i < f->hold; i++)   /* the held ones still waiting: end them */
         if (f->held[i]) {
             curl_multi_remove_handle(m, f->held[i]);
@@ -222,7 +224,7 @@ static void on_done(CURL *e, CURLcode rc, void *arg)
     }
 }
 
-static int run_loop(struct feed *f, const char *backend, long inflight)
+static int run_loop(struct feed *f, const char *backend)
 {
     char err[400];
     loop_t *loop = loop_new(backend);
@@ -247,7 +249,7 @@ static int run_loop(struct feed *f, const char *backend, long inflight)
     }
     if (f->held_lost == 0) {
         uint64_t before = st.waits;
-        for (long i = 0; i < inflight && f->started < f->total; i++)
+        for (long i = 0; i < f->inflight && f->started < f->total; i++)
             curlx_add(l.cx, easy_for(f));
         loop_run(loop);
         loop_stats(loop, &st);
@@ -255,7 +257,7 @@ static int run_loop(struct feed *f, const char *backend, long inflight)
     }
     if (curlx_error(l.cx)[0])
         snprintf(f->note, sizeof f->note, "%.150s", curlx_error(l.cx));
-    if (f->hold && f->t1 == 0)
+    if (f->hold && !f->t1)
         clock_stop(f);
     curlx_free(l.cx);                     /* ends the held ones still waiting */
     loop_free(loop);
@@ -328,7 +330,7 @@ static int on_curl_socket(CURL *e, curl_socket_t fd, int what, void *arg, void *
     return 0;
 }
 
-static void run_uv(struct feed *f, long inflight)
+static void run_uv(struct feed *f)
 {
     struct uvctx c = {uv_default_loop(), {0}, curl_multi_init(), f};
     uv_timer_init(c.loop, &c.timer);
@@ -337,7 +339,7 @@ static void run_uv(struct feed *f, long inflight)
     curl_multi_setopt(c.m, CURLMOPT_SOCKETDATA, &c);
     curl_multi_setopt(c.m, CURLMOPT_TIMERFUNCTION, on_curl_timer);
     curl_multi_setopt(c.m, CURLMOPT_TIMERDATA, &c);
-    for (long i = 0; i < inflight && f->started < f->total; i++)
+    for (long i = 0; i < f->inflight && f->started < f->total; i++)
         curl_multi_add_handle(c.m, easy_for(f));
     while (f->ok + f->failed < f->total && uv_run(c.loop, UV_RUN_ONCE))
         f->iterations++;
@@ -477,7 +479,7 @@ int main(int argc, char **argv)
     const char *backend = has_backend ? argv[2] : "-";
     struct feed f = {.url = argv[2 + has_backend]};
     f.total = positive(argv[3 + has_backend]);
-    long inflight = f.inflight = positive(argv[4 + has_backend]);
+    f.inflight = positive(argv[4 + has_backend]);
     if (argc == want + 2) {
         f.hold_url = argv[want];
         f.hold = positive(argv[want + 1]);
@@ -490,29 +492,25 @@ int main(int argc, char **argv)
     setrlimit(RLIMIT_NOFILE, &rl);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     long rss0 = rss_kb(), peak = rss0;
-    double c0 = cpu_ms();
-    uint64_t t0 = loop_now_ms();
+    clock_start(&f);
     if (!strcmp(runner, "blocking"))
         run_blocking(&f);
     else if (!strcmp(runner, "multi_poll"))
-        run_multi(&f, inflight);
+        run_multi(&f);
     else if (!strcmp(runner, "uv"))
-        run_uv(&f, inflight);
+        run_uv(&f);
     else
-        run_loop(&f, backend, inflight);
-    if (f.hold) {                          /* only the part with every held one waiting */
-        t0 = f.t0 ? f.t0 : f.t1;
-        c0 = f.t0 ? f.c0 : f.c1;
-    }
-    uint64_t wall = (f.hold ? f.t1 : loop_now_ms()) - t0;
-    double cpu = (f.hold ? f.c1 : cpu_ms()) - c0;
+        run_loop(&f, backend);
+    if (!f.t1)
+        clock_stop(&f);
+    uint64_t wall = f.t1 - f.t0;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     peak = ru.ru_maxrss > peak ? ru.ru_maxrss : peak;
     printf("%s,%s,%ld,%ld,%ld,%ld,%llu,%.1f,%llu,%.1f,%.2f,%s\n", runner, backend, f.total,
-           inflight, f.ok, f.total - f.ok, (unsigned long long)wall,
+           f.inflight, f.ok, f.total - f.ok, (unsigned long long)wall,
            wall ? (double)f.ok * 1000.0 / (double)wall : 0.0, (unsigned long long)f.iterations,
-           cpu, (double)(peak - rss0) / (double)(inflight + f.hold), f.note);
+           f.c1 - f.c0, (double)(peak - rss0) / (double)(f.inflight + f.hold), f.note);
     free(f.held);
     curl_global_cleanup();
     return 0;
