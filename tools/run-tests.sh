@@ -58,8 +58,13 @@ $id $v crashed"; rc=1; total_fail=$((total_fail + 1)); continue
         total_pass=$((total_pass + pass)); total_fail=$((total_fail + fail))
         total_skip=$((total_skip + skip))
         [ "$fail" -eq 0 ] || { rc=1; echo "run-tests: $fail failed in $id ($v); the whole log: $out" >&2; }
+        # a failing test is named in the summary, with its first message
+        failed=$(awk '/^\[FAIL\]/ { sub(/^\[FAIL\] /, ""); sub(/: \(.*/, ""); f = f $0 " " }
+                      /Assertion Failed$/ { want = 1; next }
+                      want && /^\[----\]   [^ ]/ { sub(/^\[----\]   /, ""); if (m == "") m = $0; want = 0 }
+                      END { if (f != "") printf "%s(%s)", f, m }' "$out" | cut -c1-300)
         table="$table
-$id $v $pass/$tested $( [ "$skip" -gt 0 ] && echo "skipped=$skip ($why)")"
+$id $v $pass/$tested $( [ "$skip" -gt 0 ] && echo "skipped=$skip ($why)")$( [ "$fail" -gt 0 ] && echo " FAILED: $failed")"
     done
 done
 

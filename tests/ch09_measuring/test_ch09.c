@@ -180,11 +180,15 @@ Test(ch09_measuring, a_held_transfer_that_ends_early_is_reported)
     with_held(runners, 2, "/delay/200", "20", "/bytes/10", "20", says_held_ended_early);
 }
 
-/* Chapter 5's model with libcurl in it: 5,000 connections wait and 10 are
- * busy. poll scans all 5,000 at every wait, epoll only the ready ones, and the
+/* Chapter 5's model with libcurl in it: 5,000 connections wait while 200
+ * busy transfers run one at a time, so each busy transfer needs waits of its
+ * own. poll scans all 5,000 at every wait, epoll only the ready ones, and the
  * set-up (5,000 connects) is not on the clock. An order of magnitude, not a
- * timed bound: measured here 3x to 6x. */
-Test(ch09_measuring, with_5000_connections_held_poll_spends_twice_the_cpu_of_epoll,
+ * timed bound: measured here 11x to 27x, native and ASan, with and without two
+ * busy loops beside it. (With ten in flight, transfers shared waits: about 50
+ * waits for 500 transfers, libcurl's own cost of the 5,000 came to the front,
+ * and a loaded machine brought the ratio down to 1.2x.) */
+Test(ch09_measuring, with_5000_connections_held_poll_spends_five_times_the_cpu_of_epoll,
      .timeout = 120)
 {
     cr_assert_geq(t_raise_nofile(10400), 10300);   /* the server's 5,000 are in this process */
@@ -195,9 +199,9 @@ Test(ch09_measuring, with_5000_connections_held_poll_spends_twice_the_cpu_of_epo
     static const char *const runners[][2] = {{"loop", "poll"}, {"loop", "epoll"}};
     for (int i = 0; i < 2; i++) {
         long ok = 0;
-        cpu[i] = run_on(runners[i], url, "500", "10", hold, "5000", &ok, note, sizeof note);
-        cr_assert_eq(ok, 500, "%s: %ld ok (%s)", runners[i][1], ok, note);
+        cpu[i] = run_on(runners[i], url, "200", "1", hold, "5000", &ok, note, sizeof note);
+        cr_assert_eq(ok, 200, "%s: %ld ok (%s)", runners[i][1], ok, note);
     }
-    cr_expect_gt(cpu[0], 2 * cpu[1], "CPU of 500 busy transfers beside 5,000 held: poll %.0f ms, "
+    cr_expect_gt(cpu[0], 5 * cpu[1], "CPU of 200 busy transfers beside 5,000 held: poll %.0f ms, "
                                      "epoll %.0f ms", cpu[0], cpu[1]);
 }
