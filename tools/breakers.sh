@@ -49,8 +49,9 @@ for name in "$@"; do
         echo "breaker $name: skipped (needs mingw-w64 and Wine)"; skipped=$((skipped + 1)); continue
     fi
     patched="$out/patched/$(basename "$file")"
-    if ! patch -s -o "$patched" "$file" "$p" >> "$log" 2>&1; then
-        echo "breaker $name: the patch no longer applies to $file" >&2
+    # -F0: the context must match exactly, so a stale breaker is named, not applied elsewhere
+    if ! patch -F0 -s -o "$patched" "$file" "$p" >> "$log" 2>&1; then
+        echo "breaker $name: the patch no longer applies exactly to $file (regenerate it)" >&2
         survivors="$survivors $name"; continue
     fi
     run=$((run + 1))

@@ -218,10 +218,8 @@ static void on_done(CURL *e, CURLcode rc, void *arg)
         return;
     if ((e = next(l->f, e, rc)))
         curlx_add(l->cx, e);
-    else if (l->f->hold && l->f->ok + l->f->failed == l->f->total) {
-        clock_stop(l->f);                 /* the held ones are still watched */
-        loop_stop(l->f->loop);
-    }
+    else if (l->f->hold && l->f->ok + l->f->failed == l->f->total)
+        loop_stop(l->f->loop);            /* the held ones are still watched */
 }
 
 static int run_loop(struct feed *f, const char *backend)
@@ -255,10 +253,10 @@ static int run_loop(struct feed *f, const char *backend)
         loop_stats(loop, &st);
         f->iterations = st.waits - before;
     }
+    if (f->hold)
+        clock_stop(f);
     if (curlx_error(l.cx)[0])
         snprintf(f->note, sizeof f->note, "%.150s", curlx_error(l.cx));
-    if (f->hold && !f->t1)
-        clock_stop(f);
     curlx_free(l.cx);                     /* ends the held ones still waiting */
     loop_free(loop);
     return 0;
@@ -465,8 +463,8 @@ int main(int argc, char **argv)
         return usage(argv[0], "wrong number of arguments for", runner);
     if (has_backend && !cli_backend_known("ch09", argv[2]))
         return 2;
-    for (int k = want - 2; k < argc; k += (k == want - 1 ? 2 : 1))   /* the counts */
-        if (positive(argv[k]) < 0)
+    for (int k = want - 2; k < argc; k++)   /* the counts: every argument from TOTAL on */
+        if (k != want && positive(argv[k]) < 0)   /* but HOLD_URL */
             return usage(argv[0], "TOTAL, INFLIGHT, N, ROUNDS and HOLD_N are whole numbers above 0, not",
                          argv[k]);
     if (!strcmp(runner, "idle")) {

@@ -250,12 +250,12 @@ static void close_while_pending(const char *backend)
     closesocket(d);
 }
 
-static int skipped_values;   /* sockets that did not get the old value */
-
 /* A socket closed with a poll pending, and its handle value given to a new
  * socket that is watched again before the loop runs: the new one must fire.
- * Returns whether the new socket did get the old one's value. */
-static int reused_handle_once(const char *backend, int *fired, int *again, int *still)
+ * Returns whether the new socket did get the old one's value; *skipped counts
+ * the sockets that did not. */
+static int reused_handle_once(const char *backend, int *fired, int *again, int *still,
+                              int *skipped)
 {
     SOCKET a, b, lst = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
     struct sockaddr_in sa = {0};
@@ -275,12 +275,12 @@ static int reused_handle_once(const char *backend, int *fired, int *again, int *
     closesocket(a);
     SOCKET c = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP), held[20];   /* a's handle value */
     int n = 0;
-    while (c != old && n < 20) {                  /* a handle of another thread's took it: */
+    while (c != old && n < 20) {                  /* a short-lived handle took it: */
         held[n++] = c;                            /* keep this one and wait for that one */
         Sleep(10);
         c = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
     }
-    skipped_values += n;
+    *skipped += n;
     while (n > 0)
         closesocket(held[--n]);
     connect(c, (struct sockaddr *)&sa, sizeof sa);
@@ -302,21 +302,20 @@ static int reused_handle_once(const char *backend, int *fired, int *again, int *
 }
 
 /* Whether the value comes back is up to Wine's handle table: on a loaded
- * machine another thread's handle can take it first (on iocp-thread, in runs
- * beside two busy loops), and then the case tests nothing. So the new socket
- * waits for the value (above), and the whole case is tried up to five times;
- * the row is the last try's. */
+ * machine another handle can take it first (seen on iocp-thread, in runs
+ * beside two busy loops; 10 ms later the value was free again), and then the
+ * case tests nothing. So the new socket waits for the value (above), and the
+ * whole case is tried up to five times; the row is the last try's. */
 static void reused_handle(const char *backend)
 {
-    int same = 0, fired = 0, again = 0, still = 0, tries = 0;
-    skipped_values = 0;
+    int same = 0, fired = 0, again = 0, still = 0, tries = 0, skipped = 0;
     while (!same && tries < 5) {
         tries++;
-        same = reused_handle_once(backend, &fired, &again, &still);
+        same = reused_handle_once(backend, &fired, &again, &still, &skipped);
     }
     printf("FACT %s_reused_handle same_value=%d fired=%d again=%d still_watched=%d\n", backend,
            same, fired, again, still);
-    printf("FACT %s_reused_handle_tries n=%d skipped_values=%d\n", backend, tries, skipped_values);
+    printf("FACT %s_reused_handle_tries n=%d skipped_values=%d\n", backend, tries, skipped);
 }
 
 static int threads_now(void)
