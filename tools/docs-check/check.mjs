@@ -51,6 +51,12 @@ for (const f of files) {
   page.on('response', onResponse); page.on('requestfailed', onFailed);
   await page.goto(base + f, { waitUntil: 'load' });
   await page.waitForTimeout(300);                       // the navigation tree's scripts
+  // The scripts add images (the search box's, the tree's sync icon) after
+  // 'load'; on a cold first page they may still be on their way. Wait until
+  // every image has either loaded or failed (complete), up to 10 s; one that
+  // failed still counts below.
+  await page.waitForFunction(() => [...document.images].every(i => i.complete), null,
+                             { timeout: 10000 }).catch(() => {});
   const found = await page.evaluate(() => {
     const out = [];
     const width = document.documentElement.clientWidth;
