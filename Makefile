@@ -169,6 +169,7 @@ docs: deps
 test: build
 	@$(MAKE) --no-print-directory VARIANT=asan progs $(filter-out $(WINONLY:%=build/asan/tests/test-%),$(TESTS:build/native/%=build/asan/%))
 	@tools/run-tests.sh --variants native,asan --only-native "$(WINONLY)" \
+	    --check "runner=tools/runner-selftest.sh" \
 	    --check "excerpts=$(MAKE) --no-print-directory excerpts" \
 	    --check "claims=tools/claims.sh build/native/tests chapters/*.md" \
 	    --check "outputs=tools/outputs.sh README.md chapters/*.md" \

@@ -11,6 +11,10 @@
 #   Backends: select ...        (win_contract's backends; optional)
 #   Variant: asan               (build the broken tree with ASan+UBSan; optional)
 #
+# A breaker is caught only when a named test fails by an assertion: a crash,
+# a time-out or a Windows program that died proves nothing about the claim
+# (with Variant: asan, a sanitizer's report is the claim's reason and counts).
+#
 # Usage: tools/breakers.sh [NAME...]     (default: every tests/breakers/*.patch)
 # Prints one line per breaker and "breakers: M run, all caught" (exit 0), or
 # names the survivors (exit 1).
@@ -74,13 +78,32 @@ for name in "$@"; do
         pass=$(echo "$syn" | sed -n 's/.*Passing: \([0-9]*\).*/\1/p')
         want=$(echo "$tests" | wc -w)
         failed=$(sed -n 's/^\[\(FAIL\|----\)\] \([a-z0-9_]*::[a-z0-9_]*\).*/\2/p' "$res" | sort -u | tr '\n' ' ')
+        # how each named test failed: by an assertion (the claim's reason), or by
+        # a crash, a time-out or a Windows program that died (not a verdict on
+        # the claim; a sanitizer report is one only for Variant: asan)
+        kinds=$(awk -v asan="$(field Variant "$p")" '
+            /Assertion Failed$/ { m = ""; want = 1; next }
+            want && /^\[----\]   / { m = m $0; next }
+            { want = 0 }
+            /^\[FAIL\] / { k = "assertion"
+                if ($0 ~ /CRASH!$/) k = (asan == "asan" && san) ? "sanitizer" : "crash"
+                else if ($0 ~ /Timed out\./) k = "timeout"
+                else if (m ~ /under Wine (was killed|failed)/) k = "wine-died"
+                print k; m = "" }
+            /(AddressSanitizer|LeakSanitizer|runtime error:)/ { san = 1 }' "$res" | sort | uniq -c |
+            awk '{ printf "%s%s %s", sep, $1, $2; sep = ", " }')
+        by_assert=$(echo "$kinds" | tr ',' '\n' | awk '$2 == "assertion" || $2 == "sanitizer" { n += $1 } END { print n + 0 }')
         if [ -z "$syn" ]; then
-            verdict="caught (the test program crashed or hung)"; caught=$((caught + 1))
+            verdict="NOT CAUGHT: the test program crashed or hung before its verdict (see $res)"
+            survivors="$survivors $name"
         elif [ "${tested:-0}" -lt "$want" ]; then
             verdict="NOT RUN: $tested of $want named tests exist (see $res)"
             survivors="$survivors $name"
+        elif [ "$pass" -lt "$tested" ] && [ "$by_assert" -gt 0 ]; then
+            verdict="caught by $((tested - pass)) of $tested ($kinds)"; caught=$((caught + 1))
         elif [ "$pass" -lt "$tested" ]; then
-            verdict="caught by $((tested - pass)) of $tested"; caught=$((caught + 1))
+            verdict="NOT CAUGHT by an assertion: the tests failed only by $kinds (see $res)"
+            survivors="$survivors $name"
         else
             verdict="SURVIVED: all $tested tests pass with the mechanism removed"
             survivors="$survivors $name"

@@ -2,6 +2,10 @@
 # Run chapters' Criterion suites and print one summary for all of them.
 # Usage: tools/run-tests.sh [--variants native,asan] [--only-native "ID..."]
 #                           [--check NAME=CMD]... ID...
+# A suite is green only when every test passed, its program exited 0 and
+# printed its Synthesis line within RUN_TESTS_LIMIT seconds (900), and no skip
+# gave a reason that is false here. tools/runner-selftest.sh proves each case.
+# RUN_TESTS_BUILD (build) and RUN_TESTS_LOGS (build/test-logs) move its files.
 set -u
 variants=native
 checks=""
@@ -20,13 +24,53 @@ done
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
 export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$(pwd)/tools/lsan.supp:print_suppressions=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
-log=build/test-logs; mkdir -p "$log"
+log=${RUN_TESTS_LOGS:-build/test-logs}; mkdir -p "$log"
+limit=${RUN_TESTS_LIMIT:-900}   # seconds for one test program, all its tests
+have_win=$(command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 && command -v wine >/dev/null 2>&1 && echo yes)
+
+# verdict LOG EXIT: prints "PASS/TESTED SKIPS@row text"; returns 1 when the
+# program is red. Red is: a failing test, a non-zero exit (a crash or abort
+# in setup or teardown that Criterion counts as a pass), no Synthesis line, a
+# time-out, or a skip whose reason is false on this machine.
+verdict() {
+    o="$1"; x="$2"
+    syn=$(grep 'Synthesis:' "$o" | tail -1)
+    tested=$(echo "$syn" | sed -n 's/.*Tested: \([0-9]*\).*/\1/p'); tested=${tested:-0}
+    pass=$(echo "$syn" | sed -n 's/.*Passing: \([0-9]*\).*/\1/p'); pass=${pass:-0}
+    skip=$(grep -c '^\[SKIP\]' "$o" || true)
+    why=$(grep -m1 '^\[SKIP\]' "$o" | sed 's/^[^:]*::[^:]*: //')
+    text="$pass/$tested"; red=0
+    [ "$skip" -gt 0 ] && text="$text skipped=$skip ($why)"
+    # a failing test is named, with its first message; a time-out says so
+    failed=$(awk '/^\[FAIL\]/ { sub(/^\[FAIL\] /, ""); sub(/: \(.*/, ""); sub(/: Timed out\. \(/, " timed out after ("); f = f $0 " " }
+                  /Assertion Failed$/ { want = 1; next }
+                  want && /^\[----\]   [^ ]/ { sub(/^\[----\]   /, ""); if (m == "") m = $0; want = 0 }
+                  END { if (f != "") printf "%s(%s)", f, m }' "$o" | cut -c1-300)
+    [ "$pass" -lt "$tested" ] && { text="$text FAILED: $failed"; red=1; }
+    if [ "$x" -eq 124 ] || [ "$x" -eq 137 ]; then
+        text="$text TIMED OUT: the program was killed after $limit s"; red=1
+    elif [ -z "$syn" ]; then
+        text="$text CRASHED: no Synthesis line (exit $x)"; red=1
+    elif [ "$x" -ne 0 ]; then
+        teardown=$(sed -n 's/.*The test `\(.*\)` crashed during its setup or teardown.*/\1/p' "$o" | head -3 | tr '\n' ' ')
+        if [ -n "$teardown" ]; then text="$text CRASHED in setup or teardown: $teardown(exit $x)"
+        elif [ "$pass" -ge "$tested" ]; then text="$text EXIT $x after every test passed"
+        fi
+        red=1
+    fi
+    # a skip says why; the reason must be true here
+    if [ "$have_win" = yes ] && grep -q '^\[SKIP\].*need[s]* mingw-w64 and Wine' "$o"; then
+        text="$text FALSE SKIP: says it needs mingw-w64 and Wine, which are installed"; red=1
+    fi
+    echo "$pass/$tested $skip@$text"
+    return $red
+}
 table=""; total_pass=0; total_fail=0; total_skip=0; rc=0
 
 for v in $(echo "$variants" | tr , ' '); do
     for id in "$@"; do
         case " $only_native " in *" $id "*) [ "$v" = native ] || continue ;; esac
-        t="build/$v/tests/test-$id"
+        t="${RUN_TESTS_BUILD:-build}/$v/tests/test-$id"
         if [ ! -x "$t" ]; then
             echo "run-tests: $t is not built" >&2; rc=1
             table="$table
@@ -35,36 +79,26 @@ $id $v missing"; continue
         echo "== $id ($v)"
         out="$log/$id-$v.txt"
         touch "$log/.start-$id"
-        # each test's name and result as it finishes, failures with their messages
-        timeout 900 "$t" -j2 --verbose 2>&1 | tee "$out" |
+        # each test's name and result as it finishes, failures with their messages;
+        # the program's own exit status is kept, not lost in the pipe
+        { timeout -k 10 "$limit" "$t" -j2 --verbose 2>&1; echo $? > "$out.rc"; } | tee "$out" |
             grep --line-buffered -E '^\[(----|PASS|FAIL|SKIP|====)\]|Synthesis' >&2
+        prc=$(cat "$out.rc" 2>/dev/null || echo 125)
         # the Winsock/AFD facts the Windows programs printed for this suite
         facts=$(find build/win/results -name '*.txt' -newer "$log/.start-$id" 2>/dev/null)
         if [ -n "$facts" ]; then
             echo "-- facts the Windows programs printed (under Wine):" >&2
             cat $facts | tr -d '\r' | grep '^FACT ' | sort -u | sed 's/^/   /' >&2
         fi
-        syn=$(grep 'Synthesis:' "$out" | tail -1)
-        if [ -z "$syn" ]; then
-            echo "run-tests: $t printed no synthesis (crash or timeout), see $out" >&2
-            table="$table
-$id $v crashed"; rc=1; total_fail=$((total_fail + 1)); continue
-        fi
-        tested=$(echo "$syn" | sed -n 's/.*Tested: \([0-9]*\).*/\1/p')
-        pass=$(echo "$syn" | sed -n 's/.*Passing: \([0-9]*\).*/\1/p')
-        fail=$(( tested - pass ))
-        skip=$(grep -c '^\[SKIP\]' "$out" || true)
-        why=$(grep -m1 '^\[SKIP\]' "$out" | sed 's/^[^:]*::[^:]*: //')
+        row=$(verdict "$out" "$prc")
+        vrc=$?
+        counts=${row%%@*}; pass=${counts%%/*}; tested=${counts#*/}; skip=${tested#* }; tested=${tested% *}
+        fail=$(( tested - pass )); [ "$vrc" -ne 0 ] && [ "$fail" -eq 0 ] && fail=1
         total_pass=$((total_pass + pass)); total_fail=$((total_fail + fail))
         total_skip=$((total_skip + skip))
-        [ "$fail" -eq 0 ] || { rc=1; echo "run-tests: $fail failed in $id ($v); the whole log: $out" >&2; }
-        # a failing test is named in the summary, with its first message
-        failed=$(awk '/^\[FAIL\]/ { sub(/^\[FAIL\] /, ""); sub(/: \(.*/, ""); f = f $0 " " }
-                      /Assertion Failed$/ { want = 1; next }
-                      want && /^\[----\]   [^ ]/ { sub(/^\[----\]   /, ""); if (m == "") m = $0; want = 0 }
-                      END { if (f != "") printf "%s(%s)", f, m }' "$out" | cut -c1-300)
+        if [ "$vrc" -ne 0 ]; then rc=1; echo "run-tests: $id ($v) is red; the whole log: $out" >&2; fi
         table="$table
-$id $v $pass/$tested $( [ "$skip" -gt 0 ] && echo "skipped=$skip ($why)")$( [ "$fail" -gt 0 ] && echo " FAILED: $failed")"
+$id $v ${row#*@}"
     done
 done
 

@@ -123,6 +123,20 @@ int t_run(const char *prog, const char *const args[], char *out, size_t outlen,
     return status == -1 ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+int t_have_command(const char *name)
+{
+    const char *path = getenv("PATH");
+    char full[1024];
+    while (path && *path) {
+        size_t n = strcspn(path, ":");
+        snprintf(full, sizeof full, "%.*s/%s", (int)n, path, name);
+        if (n && access(full, X_OK) == 0)
+            return 1;
+        path += n + (path[n] == ':');
+    }
+    return 0;
+}
+
 long t_raise_nofile(long want)
 {
     struct rlimit rl;

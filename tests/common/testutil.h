@@ -65,6 +65,9 @@ void t_error_wakes_the_writer(const char *backend);
  * refused by add_reader with LOOP_EINVAL. */
 void t_closed_fd_is_reported_once_then_dropped(const char *backend);
 
+/* Whether @name is an executable on $PATH (a skip checks its reason with it). */
+int t_have_command(const char *name);
+
 /* Raise RLIMIT_NOFILE's soft limit toward @want; returns what it is now. */
 long t_raise_nofile(long want);
 
