@@ -175,6 +175,15 @@ static int on_timer(CURLM *multi, long ms, void *userp)
 }
 /* end::curlx_on_timer */
 
+/* The readiness loops this build has beside its proactor: the fixes to name. */
+#if defined(_WIN32)
+#define CURLX_BRIDGES "a bridge loop (a selector thread, or AFD poll; chapter 7)"
+#elif defined(LOOP_HAVE_URING)
+#define CURLX_BRIDGES "the uring-poll loop (io_uring's POLL_ADD; chapter 8)"
+#else
+#define CURLX_BRIDGES "a reactor loop by name (epoll, poll, select)"
+#endif
+
 /* tag::curlx_attach */
 curlx_t *curlx_attach(loop_t *loop, curlx_done_cb done, void *arg,
                       unsigned flags, char *err, size_t errlen)
@@ -183,8 +192,8 @@ curlx_t *curlx_attach(loop_t *loop, curlx_done_cb done, void *arg,
         snprintf(err, errlen, "the '%s' loop is a proactor: it cannot watch "
                  "libcurl's sockets (add_reader/add_writer are not supported). "
                  "Fixes: loop_policy_set(LOOP_POLICY_SELECTOR), the twin of "
-                 "asyncio's WindowsSelectorEventLoopPolicy; or a bridge loop "
-                 "(a selector thread, or AFD poll; chapter 7)", loop_name(loop));
+                 "asyncio's WindowsSelectorEventLoopPolicy; or " CURLX_BRIDGES,
+                 loop_name(loop));
         return NULL;
     }
     /* end::curlx_attach */

@@ -3,6 +3,7 @@
  * unavailable (io_uring_queue_init fails, as in some containers). */
 #include "../common/testutil.h"
 #include "../../code/ch08_uring/uring_demo.h"
+#include "../../code/core/curlx.h"
 #include "../../code/core/uring.h"
 
 #include <errno.h>
@@ -170,6 +171,22 @@ Test(ch08_uring, the_uring_loop_refuses_readers)
     cr_assert_not_null(loop);
     cr_expect_eq(loop_caps(loop) & LOOP_CAP_FD_WATCH, 0);
     cr_expect_eq(loop_add_reader(loop, 0, never, NULL), LOOP_ENOTSUP);
+    loop_free(loop);
+}
+
+/* The glue refuses the uring proactor at attach, as it refuses IOCP on
+ * Windows (chapter 6), and the message names the fixes that work here. */
+Test(ch08_uring, libcurl_is_refused_on_the_uring_loop_at_attach_with_the_fixes_named)
+{
+    char err[400] = "";
+    loop_t *loop = loop_new("uring");
+    cr_assert_not_null(loop);
+    curlx_t *cx = curlx_attach(loop, NULL, NULL, 0, err, sizeof err);
+    cr_expect_null(cx, "the glue attached libcurl to the uring proactor");
+    cr_expect(strstr(err, "the 'uring' loop is a proactor") != NULL, "message: '%s'", err);
+    cr_expect(strstr(err, "LOOP_POLICY_SELECTOR") && strstr(err, "uring-poll"),
+              "the message names no fix: '%s'", err);
+    curlx_free(cx);
     loop_free(loop);
 }
 
