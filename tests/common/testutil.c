@@ -398,6 +398,38 @@ void t_error_wakes_the_writer(const char *backend)
     close(p[1]);
 }
 
+/* ---- see t_removed_reader_is_not_called_on_a_hang_up in testutil.h */
+static int removed_reader_calls;
+static void removed_reader(loop_t *l, loop_fd_t fd, void *arg)
+{
+    (void)l; (void)fd; (void)arg;
+    removed_reader_calls++;
+}
+
+void t_removed_reader_is_not_called_on_a_hang_up(const char *backend)
+{
+    int sv[2];
+    char buf[4096] = {0};
+    t_require_backend(backend);
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    fcntl(sv[0], F_SETFL, O_NONBLOCK);
+    while (send(sv[0], buf, sizeof buf, MSG_NOSIGNAL) > 0)   /* full: not writable */
+        ;
+    loop_t *loop = loop_new(backend);
+    io_calls = removed_reader_calls = 0;
+    cr_assert_eq(loop_add_reader(loop, sv[0], removed_reader, NULL), LOOP_OK);
+    cr_assert_eq(loop_add_writer(loop, sv[0], writer_done, NULL), LOOP_OK);
+    run_for(loop, 10);                            /* the backend has told its kernel */
+    cr_assert_eq(loop_remove_reader(loop, sv[0]), LOOP_OK);    /* writer only, from now */
+    close(sv[1]);                                 /* a hang-up: "readable" too */
+    run_for(loop, 300);
+    cr_expect_eq(removed_reader_calls, 0, "%s: the reader removed before the hang-up ran "
+                 "%d times", backend, removed_reader_calls);
+    cr_expect_eq(io_calls, 1, "%s: the hang-up woke the writer %d times", backend, io_calls);
+    loop_free(loop);
+    close(sv[0]);
+}
+
 /* ---- see t_closed_fd_is_reported_once_then_dropped in testutil.h */
 static int dead_calls;
 static void count_dead(loop_t *l, loop_fd_t fd, void *arg)

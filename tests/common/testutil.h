@@ -59,6 +59,12 @@ void t_rewatch_after_remove(const char *backend);
  * error (no readers) wakes the writer, though there is still no room. */
 void t_error_wakes_the_writer(const char *backend);
 
+/* A socket watched for reading and writing (libcurl's INOUT), its send buffer
+ * full; the reader removed (the watch keeps its old callback pointer), then
+ * the peer hangs up, which also means "readable": the removed reader must not
+ * run, the writer runs once. Dispatch's mask by interest is what stops it. */
+void t_removed_reader_is_not_called_on_a_hang_up(const char *backend);
+
 /* The dead-fd rule (loop.h): an fd closed while watched, before the backend
  * told its kernel, is reported once, its callback runs once, then the loop
  * forgets it, and another watched fd still fires; an fd that is not open is
@@ -85,6 +91,8 @@ void t_require_backend(const char *backend);
         t_rewatch_after_remove(backend); }                                         \
     Test(suite, an_error_wakes_the_writer, .timeout = 30) {                        \
         t_error_wakes_the_writer(backend); }                                       \
+    Test(suite, a_removed_reader_is_not_called_on_a_hang_up, .timeout = 30) {      \
+        t_removed_reader_is_not_called_on_a_hang_up(backend); }                    \
     Test(suite, a_closed_fd_is_reported_once_then_dropped, .timeout = 30) {        \
         t_closed_fd_is_reported_once_then_dropped(backend); }                      \
     Test(suite, the_glue_can_be_freed_from_its_done_callback, .init = tsrv_up,     \
