@@ -4,11 +4,13 @@
 #include "../../code/core/loop.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/select.h>
+#include <sys/time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -115,13 +117,56 @@ Test(ch03_select, a_reader_that_removes_its_writer_stops_the_writer)
     close(sv[1]);
 }
 
-Test(ch03_select, removing_an_unknown_fd_is_harmless)
+/* Removing what was never watched changes nothing: LOOP_ENOENT, and no watch
+ * is left behind for it, so the loop, with nothing watched and no timer,
+ * returns without a single wait (an alarm stops it after 1 s if it does wait).
+ * A watched fd's other side, never asked for, is refused too, and its reader
+ * still fires. */
+static loop_t *alarm_loop;
+static void stop_on_alarm(int sig) { (void)sig; loop_stop(alarm_loop); }
+static int unknown_calls;
+static void count_unknown(loop_t *l, loop_fd_t fd, void *arg)
 {
+    char c;
+    (void)arg;
+    unknown_calls += read(fd, &c, 1) == 1;
+    loop_remove_reader(l, fd);
+}
+
+Test(ch03_select, removing_an_unknown_fd_is_harmless, .timeout = 30)
+{
+    int p[2];
+    struct loop_stats st;
+    struct sigaction sa, old;
+    struct itimerval one_s = {{0, 0}, {1, 0}}, off = {{0, 0}, {0, 0}};
     loop_t *loop = loop_new("select");
+    cr_assert_eq(pipe(p), 0);
+    unknown_calls = 0;
+    cr_assert_eq(loop_add_reader(loop, p[0], count_unknown, NULL), LOOP_OK);
+    cr_expect_eq(loop_remove_writer(loop, p[0]), LOOP_ENOENT, "a writer that was never added");
+    cr_assert_eq(write(p[1], "x", 1), 1);
+    cr_expect_eq(loop_run(loop), LOOP_OK, "%s", loop_error(loop));   /* the reader removes itself */
+    cr_expect_eq(unknown_calls, 1, "the reader ran %d times after its writer's removal",
+                 unknown_calls);
     cr_expect_eq(loop_remove_reader(loop, 777), LOOP_ENOENT);
     cr_expect_eq(loop_remove_writer(loop, 777), LOOP_ENOENT);
     cr_expect_eq(loop_remove_reader(loop, -1), LOOP_ENOENT);
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = stop_on_alarm;                /* no SA_RESTART: the wait ends */
+    alarm_loop = loop;
+    sigaction(SIGALRM, &sa, &old);
+    setitimer(ITIMER_REAL, &one_s, NULL);
+    loop_stats(loop, &st);
+    uint64_t waits0 = st.waits;
+    cr_expect_eq(loop_run(loop), LOOP_OK, "%s", loop_error(loop));
+    setitimer(ITIMER_REAL, &off, NULL);
+    sigaction(SIGALRM, &old, NULL);
+    loop_stats(loop, &st);
+    cr_expect_eq(st.waits - waits0, 0, "with nothing watched the loop waited %llu times: the "
+                 "removals left watches behind", (unsigned long long)(st.waits - waits0));
     loop_free(loop);
+    close(p[0]);
+    close(p[1]);
 }
 
 Test(ch03_select, caps_name_and_unknown_backend)
