@@ -4,30 +4,105 @@
 # The part the learner writes is marked in the project's file with
 # /* tag::exercise chNN */ ... /* end::exercise */; the starter is that file with
 # the part replaced by exercises/chNN_*/todo.txt (and chapters show it elided).
+# exercises/chNN_*/wrong/NAME.txt are wrong answers learners write, made the same
+# way; their first line says the mistake. Each must fail its checker.
 # Usage: tools/exercise.sh chNN [work|starter|solution]
+#        tools/exercise.sh chNN wrong NAME   check the wrong answer NAME
 #        tools/exercise.sh chNN hint 1|2|3   a question, the idea, the answer
-#        tools/exercise.sh chNN reset        a fresh copy (the old one kept as .old)
-#        tools/exercise.sh --verify     every starter must fail, every solution pass
+#        tools/exercise.sh chNN reset        a fresh copy (the old one kept as FILE.1, .2, ...)
+#        tools/exercise.sh --verify     every starter and wrong answer must fail, every solution pass
+# EXERCISE_WORK=DIR: keep the learner's copy in DIR instead of exercises/chNN_*/work.
 set -u
 cd "$(dirname "$0")/.."
 
+now_ms() { date +%s%3N; }
+secs() { awk -v ms="$1" 'BEGIN { printf "%.1f", ms / 1000 }'; }
+
+# One round of the checker: exit status in $round_rc, output in $round_out, seconds in $round_s.
+round() {
+    t0=$(now_ms)
+    round_out=$("$0" "$@" 2>&1); round_rc=$?
+    round_s=$(secs $(( $(now_ms) - t0 )))
+}
+
+# Rounds above these seconds fail --verify: a starter's message must come at once,
+# and no round (failing ones included) may keep a learner waiting.
+LIMIT_STARTER=${LIMIT_STARTER:-10}; LIMIT_NATIVE=${LIMIT_NATIVE:-20}; LIMIT_WINE=${LIMIT_WINE:-60}
+over() {   # over SECONDS LIMIT: true when the round took longer
+    awk -v s="$1" -v l="$2" 'BEGIN { exit !(s > l) }'
+}
+
+# RESET=1 keeps every old copy: reset twice in a scratch work directory, check both survive.
+verify_reset() {
+    w=$(mktemp -d "${TMPDIR:-/tmp}/exercise-reset.XXXXXX")
+    ok=1
+    EXERCISE_WORK="$w" "$0" ch01 reset >/dev/null 2>&1 || ok=0
+    f=$(ls "$w" | head -1)
+    echo "first try" > "$w/$f"
+    EXERCISE_WORK="$w" "$0" ch01 reset >/dev/null 2>&1 || ok=0
+    echo "second try" > "$w/$f"
+    said=$(EXERCISE_WORK="$w" "$0" ch01 reset 2>&1) || ok=0
+    [ "$(cat "$w/$f.1" 2>/dev/null)" = "first try" ] || ok=0
+    [ "$(cat "$w/$f.2" 2>/dev/null)" = "second try" ] || ok=0
+    case "$said" in *"$w/$f.2"*) ;; *) ok=0 ;; esac
+    rm -rf "$w"
+    if [ "$ok" = 1 ]; then
+        echo "exercise reset: RESET=1 keeps each old copy (FILE.1, FILE.2) and names it"
+    else
+        echo "exercise reset: RESET=1 lost or overwrote an old copy, or did not say where it is"
+        return 1
+    fi
+}
+
 verify() {
     rc=0
+    verify_reset || rc=1
     for d in exercises/ch*/; do
         id=$(basename "$d" | cut -d_ -f1)
-        if "$0" "$id" starter >/dev/null 2>&1; then
+        limit=$LIMIT_NATIVE
+        grep -q '^WINDOWS=1' "$d/exercise.conf" && limit=$LIMIT_WINE
+        slow=""
+        round "$id" starter
+        line="exercise $id: starter fails ${round_s} s"
+        if [ "$round_rc" = 0 ]; then
             echo "exercise $id: the starter PASSES its checker (it should fail)"; rc=1
-        elif ! "$0" "$id" solution > "build/exercise-$id.log" 2>&1; then
-            echo "exercise $id: the solution FAILS its checker:"; tail -5 "build/exercise-$id.log"; rc=1
-        else
-            echo "exercise $id: starter fails, solution passes"
+        elif ! echo "$round_out" | grep -q '^  FAILED '; then
+            echo "exercise $id: the starter fails without a failing assertion:"
+            echo "$round_out" | head -5 | sed 's/^/    /'; rc=1
         fi
+        over "$round_s" "$LIMIT_STARTER" && slow="$slow starter ${round_s} s > ${LIMIT_STARTER} s;"
+        round "$id" solution
+        line="$line, solution passes ${round_s} s"
+        if [ "$round_rc" != 0 ]; then
+            echo "exercise $id: the solution FAILS its checker:"
+            echo "$round_out" | head -12 | sed 's/^/    /'; rc=1
+        fi
+        over "$round_s" "$limit" && slow="$slow solution ${round_s} s > $limit s;"
+        n=0; times=""
+        for w in "$d"wrong/*.txt; do
+            [ -f "$w" ] || continue
+            name=$(basename "$w" .txt)
+            n=$((n + 1))
+            round "$id" wrong "$name"
+            times="${times:+$times, }$name ${round_s} s"
+            if [ "$round_rc" = 0 ]; then
+                echo "exercise $id: the wrong answer $name PASSES its checker (it should fail):"
+                head -1 "$w" | sed 's/^ */    /'; rc=1
+            elif ! echo "$round_out" | grep -q '^  FAILED '; then
+                echo "exercise $id: the wrong answer $name fails without a failing assertion:"
+                echo "$round_out" | head -5 | sed 's/^/    /'; rc=1
+            fi
+            over "$round_s" "$limit" && slow="$slow $name ${round_s} s > $limit s;"
+        done
+        [ "$n" -gt 0 ] || { echo "exercise $id: no wrong answers in ${d}wrong/"; rc=1; }
+        echo "$line, $n wrong answers fail${times:+ ($times)}"
+        [ -z "$slow" ] || { echo "exercise $id: too slow:$slow"; rc=1; }
     done
     return $rc
 }
 [ "${1:-}" = --verify ] && { mkdir -p build; verify; exit $?; }
 
-id="${1:?usage: tools/exercise.sh chNN [work|starter|solution]}"
+id="${1:?usage: tools/exercise.sh chNN [work|starter|solution|wrong NAME]}"
 mode="${2:-work}"
 dir=$(ls -d exercises/"$id"_*/ 2>/dev/null | head -1)
 [ -n "$dir" ] || { echo "exercise: no exercise for $id (see exercises/)"; exit 2; }
@@ -37,16 +112,18 @@ WINDOWS=0; WIN_EXES=""
 base=$(basename "$FILE")
 variant="ex-$id"
 out="build/$variant"
+work="${EXERCISE_WORK:-${dir}work}"
 mkdir -p "$out"
 
-starter() {   # the starter: the project's file with the exercise's part taken out
+compose() {   # compose TEXT OUT: the project's file with the exercise's part replaced by TEXT
     grep -q "tag::exercise $id " "$FILE" && grep -q 'end::exercise ' "$FILE" ||
         { echo "exercise: $FILE has no /* tag::exercise $id */ ... /* end::exercise */"; exit 2; }
-    awk -v todo="$dir/todo.txt" '
+    awk -v todo="$1" '
         /tag::exercise / { while ((getline l < todo) > 0) print l; skip = 1; next }
         /end::exercise / { skip = 0; next }
-        !skip' "$FILE" > "$1"
+        !skip' "$FILE" > "$2"
 }
+starter() { compose "$dir/todo.txt" "$1"; }   # the starter: the part taken out
 case "$mode" in
     hint)
         n="${3:-1}"
@@ -59,21 +136,30 @@ case "$mode" in
         [ "$n" -lt 3 ] && echo "  (make exercise-$id HINT=$((n + 1)) for the next one)"
         exit 0 ;;
     reset)
-        src="$dir/work/$base"
-        [ -f "$src" ] && mv "$src" "$src.old" && echo "exercise $id: your old copy is $src.old"
-        mkdir -p "$dir/work"; starter "$src"
+        src="$work/$base"
+        if [ -f "$src" ]; then   # never overwrite an old copy: the next free number
+            k=1
+            while [ -e "$src.$k" ]; do k=$((k + 1)); done
+            mv "$src" "$src.$k" && echo "exercise $id: your old copy is kept as $src.$k"
+        fi
+        mkdir -p "$work"; starter "$src"
         echo "exercise $id: a fresh copy is $src. $TASK"
         exit 0 ;;
     work)
-        src="$dir/work/$base"
+        src="$work/$base"
         if [ ! -f "$src" ]; then
-            mkdir -p "$dir/work"; starter "$src"
+            mkdir -p "$work"; starter "$src"
             echo "exercise $id: $TASK"
             echo "  Your copy is $src: find the TODO, fill it in, run make exercise-$id again."
         fi ;;
     starter)  src="$out/starter-$base"; starter "$src" ;;
     solution) src="$FILE" ;;
-    *) echo "usage: tools/exercise.sh chNN [work|starter|solution]"; exit 2 ;;
+    wrong)
+        name="${3:?usage: tools/exercise.sh $id wrong NAME (one of: $(ls "$dir"wrong 2>/dev/null | sed 's/\.txt$//' | tr '\n' ' '))}"
+        [ -f "$dir/wrong/$name.txt" ] || { echo "exercise $id: no wrong answer $dir""wrong/$name.txt"; exit 2; }
+        src="$out/wrong-$name-$base"; compose "$dir/wrong/$name.txt" "$src"
+        echo "exercise $id: the wrong answer $name: $(head -1 "$dir/wrong/$name.txt" | sed 's/^ *\/\* *//; s/ *\*\/ *$//')" ;;
+    *) echo "usage: tools/exercise.sh chNN [work|starter|solution|wrong NAME]"; exit 2 ;;
 esac
 
 if [ "$WINDOWS" = 1 ] && ! command -v wine >/dev/null 2>&1; then
@@ -93,6 +179,13 @@ WINE_TIMEOUT=30 "$out/tests/test-$id" --filter "$TESTS" -j2 --verbose > "$log" 2
 syn=$(grep 'Synthesis:' "$log" | tail -1)
 tested=$(echo "$syn" | sed -n 's/.*Tested: \([0-9]*\).*/\1/p')
 pass=$(echo "$syn" | sed -n 's/.*Passing: \([0-9]*\).*/\1/p')
+skipped=$(grep '^\[SKIP\]' "$log" | grep -vc ': Test is disabled')   # --filter disables the rest
+if [ "$skipped" -gt 0 ]; then   # a test that did not run judged nothing: no verdict
+    echo "exercise $id: cannot judge your $base: $skipped of the tests did not run:"
+    grep '^\[SKIP\]' "$log" | grep -v ': Test is disabled' | head -5 | sed 's/^\[SKIP\] */  SKIPPED /'
+    echo "  Full output: $log"
+    exit 2
+fi
 if [ -n "$tested" ] && [ "$tested" -gt 0 ] && [ "$pass" = "$tested" ]; then
     echo "exercise $id: passed ($pass tests: $TESTS)"
     exit 0
@@ -110,5 +203,5 @@ awk '/^\[----\]/ { sub(/^\[----\] */, ""); if ($0 != "") msg = msg "      " $0 "
      /^\[FAIL\]/ { name = $2; sub(/:$/, "", name); printf "  FAILED %s\n%s", name, msg; msg = ""; next }
      /^\[(PASS|RUN |SKIP)/ { msg = "" }' "$log" | head -30
 echo "  Stuck? make exercise-$id HINT=1 (a question), HINT=2 (the idea), HINT=3 (the answer)."
-echo "  Start again: make exercise-$id RESET=1.   Full output: $log"
+echo "  Start again: make exercise-$id RESET=1 (your copy is kept).   Full output: $log"
 exit 1
