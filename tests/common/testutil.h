@@ -65,6 +65,15 @@ void t_error_wakes_the_writer(const char *backend);
  * run, the writer runs once. Dispatch's mask by interest is what stops it. */
 void t_removed_reader_is_not_called_on_a_hang_up(const char *backend);
 
+/* A pipe with room, its write end watched for writing and its empty read end
+ * for reading: the writer is called (once: it removes itself), the reader never. */
+void t_writable_fd_wakes_its_writer(const char *backend);
+
+/* Three fds watched, the first removed (a packed backend moves the last into
+ * its place), then the moved one removed too; the middle one and the moved
+ * one made readable: the middle one fires once, the removed ones never. */
+void t_removal_leaves_the_others_watched(const char *backend);
+
 /* The dead-fd rule (loop.h): an fd closed while watched, before the backend
  * told its kernel, is reported once, its callback runs once, then the loop
  * forgets it, and another watched fd still fires; an fd that is not open is
@@ -93,6 +102,10 @@ void t_require_backend(const char *backend);
         t_error_wakes_the_writer(backend); }                                       \
     Test(suite, a_removed_reader_is_not_called_on_a_hang_up, .timeout = 30) {      \
         t_removed_reader_is_not_called_on_a_hang_up(backend); }                    \
+    Test(suite, removing_one_fd_leaves_the_others_watched, .timeout = 30) {        \
+        t_removal_leaves_the_others_watched(backend); }                            \
+    Test(suite, a_writable_fd_wakes_its_writer, .timeout = 30) {                   \
+        t_writable_fd_wakes_its_writer(backend); }                                 \
     Test(suite, a_closed_fd_is_reported_once_then_dropped, .timeout = 30) {        \
         t_closed_fd_is_reported_once_then_dropped(backend); }                      \
     Test(suite, the_glue_can_be_freed_from_its_done_callback, .init = tsrv_up,     \
