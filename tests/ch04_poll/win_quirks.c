@@ -181,8 +181,10 @@ static void on_other(loop_t *l, loop_fd_t fd, void *arg)
 static void closed_while_watched(const char *backend)
 {
     SOCKET a, b, c, d;
+    u_long on = 1;
     px_tcp_pair(&a, &b);
     px_tcp_pair(&c, &d);
+    ioctlsocket(c, FIONBIO, &on);                  /* a false report must not hang recv */
     loop_t *loop = loop_new(backend);
     dead_calls = other_calls = 0;
     loop_add_reader(loop, a, on_dead, NULL);
