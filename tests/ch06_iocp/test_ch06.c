@@ -83,6 +83,14 @@ Test(ch06_iocp, the_iocp_loop_refuses_readers_and_writers)
 
 FACT_IS(accept_and_echo_over_the_proactor, "accept_and_echo", "accept=0 connect=0 echoed=ping")
 
+/* 10057 is WSAENOTCONN: the WSARecv failed at once, so no completion will come */
+FACT_IS(an_operation_that_fails_at_once_is_reported_not_waited_for, "failed_op_not_in_flight",
+        "recv=-4 in_flight=0 msg=WSARecv: WSA error 10057")
+
+/* a WSASend that succeeds at once still queues its completion: 1 in flight until it is in */
+FACT_IS(loop_run_returns_once_the_last_completion_is_in, "run_returns_after_the_last_completion",
+        "send=0 in_flight=1 run=0 calls=1 guard_fired=0 left=0 leaked=0")
+
 Test(ch06_iocp, http_get_over_the_proactor)
 {
     char l[512];

@@ -347,7 +347,7 @@ static void cli_got(loop_t *loop, px_op_t *op, DWORD bytes, DWORD err, void *arg
     struct echo *e = arg;
     (void)op; (void)err;
     e->c_buf[bytes] = '\0';
-    loop_cancel(loop, e->guard);
+    loop_stop(loop);          /* whatever the loop still counts: what_is_in_flight judges that */
 }
 static void srv_sent(loop_t *loop, px_op_t *op, DWORD bytes, DWORD err, void *arg)
 {
@@ -448,6 +448,59 @@ static void accept_and_echo(void)
     loop_free(loop);
 }
 
+/* What loop_run waits for: an operation that fails at once (a WSARecv on a
+ * socket never connected) queues no completion, so it is not in flight; one
+ * that succeeds at once (a WSASend with room) still queues one, so it is.
+ * Once its completion is in, nothing is in flight: the callback drops the 2 s
+ * guard and loop_run returns. A loop still counting something keeps the guard,
+ * which ends the run instead of a wait for a completion that never comes. */
+struct in_flight { int calls, guard_fired; uint64_t guard; };
+static void guard_cb(loop_t *loop, void *arg)
+{
+    ((struct in_flight *)arg)->guard_fired = 1;
+    loop_stop(loop);
+}
+static void counted_done(loop_t *loop, px_op_t *op, DWORD bytes, DWORD err, void *arg)
+{
+    struct in_flight *f = arg;
+    (void)op; (void)bytes; (void)err;
+    f->calls++;
+    if (loop->busy == 0)
+        loop_cancel(loop, f->guard);
+}
+
+static void what_is_in_flight(void)
+{
+    static px_op_t r_op, s_op;
+    static char buf[16];
+    struct in_flight f = {0};
+    char msg[128];
+    SOCKET a, b;
+    size_t leaked0 = iocp_leaked_ops;
+    loop_t *loop = loop_new("iocp");
+    SOCKET lone = WSASocketW(AF_INET, SOCK_STREAM, IPPROTO_TCP, NULL, 0, WSA_FLAG_OVERLAPPED);
+    px_associate(loop, lone);
+    int recv_rc = px_recv(loop, &r_op, lone, buf, sizeof buf, counted_done, &f);
+    snprintf(msg, sizeof msg, "%s", loop_error(loop));
+    size_t after_fail = loop->busy;
+    px_tcp_pair(&a, &b);
+    px_associate(loop, a);
+    int send_rc = px_send(loop, &s_op, a, "ping", 4, counted_done, &f);
+    size_t after_send = loop->busy;
+    f.guard = loop_call_later(loop, 2000, guard_cb, &f);
+    int run = loop_run(loop);
+    size_t left = loop->busy;
+    loop_free(loop);
+    printf("FACT failed_op_not_in_flight recv=%d in_flight=%zu msg=%s\n", recv_rc, after_fail,
+           recv_rc ? msg : "-");
+    printf("FACT run_returns_after_the_last_completion send=%d in_flight=%zu run=%d calls=%d "
+           "guard_fired=%d left=%zu leaked=%zu\n", send_rc, after_send, run, f.calls,
+           f.guard_fired, left, iocp_leaked_ops - leaked0);
+    closesocket(lone);
+    closesocket(a);
+    closesocket(b);
+}
+
 /* ProcessSocketNotifications (Windows build 20348+) is the documented readiness
  * channel on a completion port. Is it there? Looked up at run time, so the same
  * program answers on Wine and on Windows. */
@@ -477,6 +530,7 @@ int main(int argc, char **argv)
     batch_dequeue();
     iocp_loop_refuses_readers();
     accept_and_echo();
+    what_is_in_flight();
     process_socket_notifications();
     free_with_recv_pending("iocp");
     free_with_recv_pending("iocp-thread");
