@@ -20,8 +20,9 @@
 # names the survivors (exit 1).
 set -u
 cd "$(dirname "$0")/.."
-log=build/brk/breakers.log
-mkdir -p build/brk
+tree=${BREAKERS_TREE:-brk}   # the scratch tree under build/ (another name runs beside it)
+log=build/$tree/breakers.log
+mkdir -p build/$tree
 : > "$log"
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=0" UBSAN_OPTIONS="halt_on_error=1"
 
@@ -41,7 +42,7 @@ for name in "$@"; do
     tests=$(field Tests "$p")
     exes=$(field Exes "$p")
     backends=$(field Backends "$p")
-    variant=brk$( [ "$(field Variant "$p")" = asan ] && echo -asan)
+    variant=$tree$( [ "$(field Variant "$p")" = asan ] && echo -asan)
     out=build/$variant
     mkdir -p "$out/patched"
     id=$(echo "$tests" | sed 's/^\(ch[0-9]*\)_.*/\1/')

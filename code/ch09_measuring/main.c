@@ -9,7 +9,9 @@
  *           iteration with N idle sockets watched and one always ready)
  * Keeps INFLIGHT transfers running until TOTAL have finished, reusing easy
  * handles (and so connections). Prints:
- *   runner,backend,total,inflight,ok,failed,wall_ms,rate_per_s,iterations,cpu_ms,rss_kb_per_transfer,note */
+ *   runner,backend,total,inflight,ok,failed,wall_ms,rate_per_s,iterations,cpu_ms,rss_kb_per_transfer,note
+ * and, for loop and idle, on stderr (counted after the set-up and warm-up):
+ *   counts: W waits, H descriptors handed to the kernel (H/W per wait) */
 #include "../core/cli.h"
 #include "../core/curlx.h"
 #include "../core/loop.h"
@@ -27,6 +29,7 @@ struct feed {
     const char *url;
     long total, inflight, started, ok, failed;
     uint64_t iterations;
+    uint64_t handed;                      /* the loop runner: descriptors handed to the kernel */
     const char *hold_url;                 /* HOLD_URL, or NULL */
     long hold, held_waiting, held_lost;   /* HOLD_N; how many sent their request; ended early */
     CURL **held;                          /* the held transfers still running, or NULL */
@@ -246,12 +249,13 @@ static int run_loop(struct feed *f, const char *backend)
         }
     }
     if (f->held_lost == 0) {
-        uint64_t before = st.waits;
+        struct loop_stats end;
         for (long i = 0; i < f->inflight && f->started < f->total; i++)
             curlx_add(l.cx, easy_for(f));
         loop_run(loop);
-        loop_stats(loop, &st);
-        f->iterations = st.waits - before;
+        loop_stats(loop, &end);           /* counted from the end of the set-up */
+        f->iterations = end.waits - st.waits;
+        f->handed = end.handed - st.handed;
     }
     if (f->hold)
         clock_stop(f);
@@ -370,6 +374,14 @@ static void on_ping(loop_t *loop, loop_fd_t fd, void *arg)
         loop_stop(loop);
 }
 
+/* Counts behind a loop or idle row, on stderr: what the model predicts, not a time. */
+static void counts(uint64_t waits, uint64_t handed)
+{
+    fprintf(stderr, "counts: %llu waits, %llu descriptors handed to the kernel (%.1f per wait)\n",
+            (unsigned long long)waits, (unsigned long long)handed,
+            waits ? (double)handed / (double)waits : 0.0);
+}
+
 static void never(loop_t *l, loop_fd_t fd, void *arg) { (void)l; (void)fd; (void)arg; }
 
 static int run_idle(const char *backend, long n, long rounds)
@@ -401,11 +413,15 @@ static int run_idle(const char *backend, long n, long rounds)
         if (write(d.sv[1], "x", 1) != 1)
             return 1;
     }
+    struct loop_stats s0, s1;
+    loop_stats(loop, &s0);
     uint64_t t0 = loop_now_ms();
     double c0 = cpu_ms();
     if (got == n)
         loop_run(loop);
     uint64_t wall = loop_now_ms() - t0;
+    loop_stats(loop, &s1);
+    counts(s1.waits - s0.waits, s1.handed - s0.handed);
     long done = rounds - d.left;
     printf("idle,%s,%ld,1,%ld,%ld,%llu,%.3f,%ld,%.1f,0,%s\n", backend, n, got == n ? done : 0,
            got == n ? 0 : rounds, (unsigned long long)wall,
@@ -497,8 +513,8 @@ int main(int argc, char **argv)
         run_multi(&f);
     else if (!strcmp(runner, "uv"))
         run_uv(&f);
-    else
-        run_loop(&f, backend);
+    else if (run_loop(&f, backend) == 0)
+        counts(f.iterations, f.handed);
     if (!f.t1)
         clock_stop(&f);
     uint64_t wall = f.t1 - f.t0;

@@ -471,4 +471,5 @@ void loop_stats(const loop_t *loop, struct loop_stats *st)
     st->waits = loop->waits;
     st->callbacks = loop->callbacks;
     st->helper_waits = loop->helper_waits;
+    st->handed = loop->handed;
 }

@@ -93,6 +93,11 @@ struct loop_stats {
     uint64_t waits;          /**< Times the loop thread waited and woke. */
     uint64_t callbacks;      /**< Reader and writer callbacks run. */
     uint64_t helper_waits;   /**< Times a helper thread woke (the selector-thread bridge). */
+    /** Descriptors handed to the kernel for the waits: the whole set at every
+     *  wait for select (up to the highest fd) and poll; only each change of
+     *  interest for epoll and uring-poll, whose kernel keeps the set. 0 on the
+     *  other backends. */
+    uint64_t handed;
 };
 /** Fill @p st with the loop's counters. */
 void loop_stats(const loop_t *loop, struct loop_stats *st);

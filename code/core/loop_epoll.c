@@ -74,6 +74,7 @@ static int apply(loop_t *loop, struct ep *e)
         unsigned have = (unsigned)w->slot & 3u, want = w->mask & 3u;
         if (have == want)
             continue;
+        loop->handed++;         /* only what changed: the kernel keeps the rest */
         /* tag::exercise ch05 */
         struct epoll_event ev = {0};
         ev.events = ((want & LOOP_READABLE) ? EPOLLIN : 0u) | ((want & LOOP_WRITABLE) ? EPOLLOUT : 0u);
@@ -124,6 +125,7 @@ static int ep_wait(loop_t *loop, long timeout_ms)
         uint32_t re = e->events[i].events;
         int fd = e->events[i].data.fd;
         if (!loop_watch_find(loop, fd)) {       /* a kept-alive fd nobody watches now */
+            loop->handed++;
             epoll_ctl(e->fd, EPOLL_CTL_DEL, fd, NULL);
             continue;
         }

@@ -78,6 +78,7 @@ struct loop {
     uint64_t waits;                  /**< Backend waits so far. */
     uint64_t callbacks;              /**< Reader and writer callbacks run. */
     uint64_t helper_waits;           /**< A helper thread's wake-ups, if the backend has one. */
+    uint64_t handed;                 /**< Descriptors handed to the kernel (loop_stats). */
     int fault_op;                    /**< LOOP_FAULT's operation (LOOP_FAULT_*), 0 for none. */
     long fault_left;                 /**< Calls of it until the one that fails. */
     struct loop_backend fault_be;    /**< LOOP_FAULT=wait: the backend, its wait wrapped. */

@@ -68,6 +68,7 @@ static int pl_wait(loop_t *loop, long timeout_ms)
         return 0;
     }
 #endif
+    loop->handed += p->n;             /* the whole array, at every wait */
     int r = poll(p->fds, p->n, (int)timeout_ms);
     if (r < 0) {
 #ifdef _WIN32

@@ -111,6 +111,7 @@ static int sel_wait(loop_t *loop, long timeout_ms)
         return 0;
     }
     int n = 0;
+    loop->handed += s->count;
     if (select(0, &r, &w, &e, timeout_ms < 0 ? NULL : &tv) == SOCKET_ERROR) {
         if (WSAGetLastError() != WSAENOTSOCK)
             return loop_fail(loop, LOOP_ESYS, "select: WSA error %d", WSAGetLastError());
@@ -124,6 +125,7 @@ static int sel_wait(loop_t *loop, long timeout_ms)
     return n;
 #else
     int n = 0;
+    loop->handed += (uint64_t)(s->maxfd + 1);   /* the kernel reads every bit up to it */
     if (select(s->maxfd + 1, &r, &w, NULL, timeout_ms < 0 ? NULL : &tv) < 0) {
         if (errno == EINTR)
             return 0;

@@ -28,6 +28,7 @@ struct io_uring_sqe *uring_sqe(struct uring *u)
         io_uring_submit(&u->ring);
         sqe = io_uring_get_sqe(&u->ring);
     }
+    u->sqes += sqe != NULL;
     return sqe;
 }
 

@@ -141,7 +141,9 @@ static void on_cqe(loop_t *loop, void *state, struct io_uring_cqe *cqe, int *fir
 static int up_wait(loop_t *loop, long timeout_ms)
 {
     struct up *p = loop->bk;
+    uint64_t sqes = p->base.sqes;
     int rc = update(loop, p);
+    loop->handed += p->base.sqes - sqes;   /* each re-arm and change: the kernel keeps the rest */
     return rc != LOOP_OK ? rc : uring_wait(loop, &p->base, timeout_ms, on_cqe);
 }
 

@@ -16,6 +16,7 @@
 /** The first member of every io_uring backend's state. */
 struct uring {
     struct io_uring ring;    /**< The submission and completion queues. */
+    uint64_t sqes;           /**< Requests taken from uring_sqe() so far. */
 };
 
 /** Set up the ring. */
