@@ -203,10 +203,15 @@ static void helper_waits_for_the_loop(const char *backend)
     closesocket(b);
 }
 
+/* Removed with its poll in flight, then made readable: no callback, and the
+ * loop ends at once; with another socket still watched for 200 ms, the
+ * removed one does not keep waking the loop (the helper polls it no more). */
 static void remove_while_pending(const char *backend)
 {
-    SOCKET a, b;
+    SOCKET a, b, c, d;
+    struct loop_stats st0, st1;
     px_tcp_pair(&a, &b);
+    px_tcp_pair(&c, &d);
     loop_t *loop = loop_new(backend);
     calls = 0;
     loop_add_reader(loop, a, count, NULL);
@@ -216,11 +221,17 @@ static void remove_while_pending(const char *backend)
     send(b, "x", 1, 0);                           /* readiness nobody asked for now */
     uint64_t t0 = loop_now_ms();
     int rc = loop_run(loop);                      /* nothing watched: returns at once */
-    printf("FACT %s_remove_while_pending rm=%d run=%d calls=%d ms=%llu\n", backend, rm, rc, calls,
-           (unsigned long long)(loop_now_ms() - t0));
+    uint64_t ms = loop_now_ms() - t0;
+    loop_add_reader(loop, c, count, NULL);        /* idle: only the timer should wake */
+    loop_stats(loop, &st0);
+    loop_call_later(loop, 200, stop_cb, NULL);
+    loop_run(loop);
+    loop_stats(loop, &st1);
+    printf("FACT %s_remove_while_pending rm=%d run=%d calls=%d ms=%llu quiet_waits=%llu\n",
+           backend, rm, rc, calls, (unsigned long long)ms,
+           (unsigned long long)(st1.waits - st0.waits));
     loop_free(loop);
-    closesocket(a);
-    closesocket(b);
+    closesocket(a); closesocket(b); closesocket(c); closesocket(d);
 }
 
 static void close_while_pending(const char *backend)
@@ -238,12 +249,12 @@ static void close_while_pending(const char *backend)
     loop_call_later(loop, 100, stop_cb, NULL);
     loop_run(loop);
     int after_close = calls;
-    loop_remove_reader(loop, a);                  /* the owner forgets it afterwards */
+    int forgotten = loop_remove_reader(loop, a) == LOOP_ENOENT;   /* the loop forgot it */
     send(d, "y", 1, 0);                           /* the other socket still works */
     loop_call_later(loop, 500, stop_cb, NULL);
     loop_run(loop);
-    printf("FACT %s_close_while_pending calls_after_close=%d other_fired=%d\n", backend,
-           after_close, calls - after_close);
+    printf("FACT %s_close_while_pending calls_after_close=%d forgotten=%d other_fired=%d\n",
+           backend, after_close, forgotten, calls - after_close);
     loop_free(loop);
     closesocket(b);
     closesocket(c);
