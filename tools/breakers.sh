@@ -83,14 +83,15 @@ for name in "$@"; do
         # a crash, a time-out or a Windows program that died (not a verdict on
         # the claim; a sanitizer report is one only for Variant: asan)
         kinds=$(awk -v asan="$(field Variant "$p")" '
-            /Assertion Failed$/ { m = ""; want = 1; next }
+            /Assertion Failed$/ { a = 1; m = ""; want = 1; next }
             want && /^\[----\]   / { m = m $0; next }
             { want = 0 }
-            /^\[FAIL\] / { k = "assertion"
-                if ($0 ~ /CRASH!$/) k = (asan == "asan" && san) ? "sanitizer" : "crash"
+            /^\[FAIL\] / { k = a ? "assertion" : "exit"
+                if ($0 ~ /CRASH!$/ || !a) k = (asan == "asan" && san) ? "sanitizer" : (a ? "crash" : "exit")
+                if ($0 ~ /CRASH!$/ && !san) k = "crash"
                 else if ($0 ~ /Timed out\./) k = "timeout"
                 else if (m ~ /under Wine (was killed|failed)/) k = "wine-died"
-                print k; m = "" }
+                print k; m = ""; a = 0; san = 0 }
             /(AddressSanitizer|LeakSanitizer|runtime error:)/ { san = 1 }' "$res" | sort | uniq -c |
             awk '{ printf "%s%s %s", sep, $1, $2; sep = ", " }')
         by_assert=$(echo "$kinds" | tr ',' '\n' | awk '$2 == "assertion" || $2 == "sanitizer" { n += $1 } END { print n + 0 }')

@@ -1,6 +1,7 @@
 /* The backend-independent half of the loop: fd table, timers, dispatch. */
 #include "loop_impl.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <time.h>
 #include <fcntl.h>
 #include <errno.h>
+#include <sys/stat.h>
 #endif
 
 #ifdef __linux__
@@ -140,6 +142,19 @@ static int faulty_wait(loop_t *loop, long timeout_ms)
     return loop->real_be->wait(loop, timeout_ms);
 }
 
+/* A regular file or a directory: poll and select call it always ready, epoll
+ * refuses it (EPERM). One rule on every backend: add_reader refuses it. */
+static int loop_fd_is_file(loop_fd_t fd)
+{
+#ifdef _WIN32
+    (void)fd;
+    return 0;                   /* Winsock watches sockets only: not open is the test */
+#else
+    struct stat st;
+    return fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode));
+#endif
+}
+
 int loop_fd_is_open(loop_fd_t fd)
 {
 #ifdef _WIN32
@@ -225,6 +240,7 @@ void loop_free(loop_t *loop)
     }
     free(loop->buckets);
     free(loop->fired);
+    free(loop->fired_gen);
     free(loop);
 }
 
@@ -288,7 +304,8 @@ static struct loop_watch *watch_get(loop_t *loop, loop_fd_t fd)
     struct loop_watch *w = loop_watch_find(loop, fd);
     if (w)
         return w;
-    if (loop_reserve(&loop->fired, &loop->fired_cap, loop->nwatch + 1, sizeof *loop->fired))
+    if (loop_reserve(&loop->fired, &loop->fired_cap, loop->nwatch + 1, sizeof *loop->fired) ||
+        loop_reserve(&loop->fired_gen, &loop->fired_gen_cap, loop->nwatch + 1, sizeof *loop->fired_gen))
         return NULL;
     if (loop->nwatch >= loop->nbuckets && table_grow(loop) != LOOP_OK)
         return NULL;
@@ -296,6 +313,7 @@ static struct loop_watch *watch_get(loop_t *loop, loop_fd_t fd)
         return NULL;
     size_t b = bucket_of(loop, fd);
     w->fd = fd;
+    w->gen = ++loop->next_gen;
     w->next = loop->buckets[b];
     loop->buckets[b] = w;
     loop->nwatch++;
@@ -325,6 +343,9 @@ static int watch_add(loop_t *loop, loop_fd_t fd, unsigned bit,
         return loop_fail(loop, LOOP_ENOMEM, "out of memory (injected by LOOP_FAULT)");
     if (!loop_watch_find(loop, fd) && !loop_fd_is_open(fd))
         return loop_fail(loop, LOOP_EINVAL, "fd %ld is not open", (long)fd);
+    if (!loop_watch_find(loop, fd) && loop_fd_is_file(fd))
+        return loop_fail(loop, LOOP_EINVAL, "fd %ld is a file or a directory: it is always "
+                         "ready, and epoll refuses it", (long)fd);
     struct loop_watch *w = watch_get(loop, fd);
     if (!w)
         return loop_fail(loop, LOOP_ENOMEM, "out of memory");
@@ -405,8 +426,8 @@ static long next_timeout(const loop_t *loop)
 {
     if (!loop->timers)
         return -1;
-    uint64_t now = loop_now_ms();
-    return loop->timers->due > now ? (long)(loop->timers->due - now) : 0;
+    uint64_t now = loop_now_ms(), d = loop->timers->due > now ? loop->timers->due - now : 0;
+    return d > INT_MAX ? INT_MAX : (long)d;   /* backends wait in an int of ms: clamp, never wrap */
 }
 
 /* Timers added by a callback wait for the next pass: no endless 0 ms loop. */
@@ -423,6 +444,14 @@ static void run_timers(loop_t *loop)
     }
 }
 
+/* The watch an event was reported for, if it is still there: a callback may
+ * have removed it, and even watched a new fd that got the same number. */
+static struct loop_watch *still(const loop_t *loop, int i)
+{
+    struct loop_watch *w = loop_watch_find(loop, loop->fired[i].fd);
+    return w && w->gen == loop->fired_gen[i] ? w : NULL;
+}
+
 /* tag::loop_dispatch */
 /* A callback may remove any watch, so look the fd up again before each call. */
 static void dispatch(loop_t *loop, int n)
@@ -430,23 +459,32 @@ static void dispatch(loop_t *loop, int n)
     for (int i = 0; i < n; i++) {
         loop_fd_t fd = loop->fired[i].fd;
         unsigned ev = loop->fired[i].mask;
-        struct loop_watch *w = loop_watch_find(loop, fd);
+        struct loop_watch *w = still(loop, i);
         if (w && (ev & w->mask & LOOP_READABLE)) {
             loop->callbacks++;
             w->rcb(loop, fd, w->rarg);
         }
-        w = loop_watch_find(loop, fd);
+        w = still(loop, i);
         if (w && (ev & w->mask & LOOP_WRITABLE)) {
             loop->callbacks++;
             w->wcb(loop, fd, w->warg);
         }
-        if ((ev & LOOP_DEAD) && loop_watch_find(loop, fd)) {   /* once, then forgotten */
+        if ((ev & LOOP_DEAD) && still(loop, i)) {   /* once, then forgotten */
             loop_remove_reader(loop, fd);
             loop_remove_writer(loop, fd);
         }
     }
 }
 /* end::loop_dispatch */
+
+/* Which watch each event is for, before any callback can change the table. */
+static void stamp(loop_t *loop, int n)
+{
+    for (int i = 0; i < n; i++) {
+        struct loop_watch *w = loop_watch_find(loop, loop->fired[i].fd);
+        loop->fired_gen[i] = w ? w->gen : 0;
+    }
+}
 
 /* tag::loop_run */
 int loop_run(loop_t *loop)
@@ -457,6 +495,7 @@ int loop_run(loop_t *loop)
         loop->waits++;
         if (n < 0)
             return n;
+        stamp(loop, n);
         dispatch(loop, n);
         run_timers(loop);
     }

@@ -51,7 +51,8 @@ loop_t *loop_new(const char *backend);
 void loop_free(loop_t *loop);
 
 /** Watch @p fd for reading; replaces an earlier reader for the same fd.
- *  An fd that is not open is refused with #LOOP_EINVAL.
+ *  An fd that is not open, or a regular file or a directory (always ready to
+ *  poll, refused by epoll), is refused with #LOOP_EINVAL on every backend.
  *
  *  The dead-fd rule, on every backend: a watched fd found invalid (closed while
  *  still watched, which is the caller's bug) is reported once as readable and
@@ -61,7 +62,11 @@ void loop_free(loop_t *loop);
  *  and io_uring when they are told about a closed fd, AFD poll when the
  *  socket is closed under a poll (LOCAL_CLOSE). epoll and io_uring hold the
  *  file, not the number: an fd closed after they were told is never reported
- *  (epoll drops it; io_uring keeps polling the file). */
+ *  (epoll drops it; io_uring keeps polling the file). A watch the kernel
+ *  refuses later (epoll: EPERM on a device without readiness) is reported the
+ *  same way, once, with loop_error() saying why; the loop goes on.
+ *  "Forgets it" means that watch: a callback may watch a new fd on the same
+ *  number, and an event reported for the old watch never reaches the new one. */
 int loop_add_reader(loop_t *loop, loop_fd_t fd, loop_io_cb cb, void *arg);
 /** Watch @p fd for writing; replaces an earlier writer for the same fd. */
 int loop_add_writer(loop_t *loop, loop_fd_t fd, loop_io_cb cb, void *arg);

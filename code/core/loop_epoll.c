@@ -68,8 +68,8 @@ static int apply(loop_t *loop, struct ep *e)
     for (size_t i = 0; i < e->nchanges; i++) {
         int fd = e->changes[i];
         struct loop_watch *w = loop_watch_find(loop, fd);
-        if (!w)                 /* dropped: leave it registered; closing it removes it */
-            continue;
+        if (!w || !(w->slot & EP_QUEUED))   /* dropped (closing it unregisters it), or an */
+            continue;                       /* fd dropped and watched again: applied once */
         w->slot &= ~(size_t)EP_QUEUED;
         unsigned have = (unsigned)w->slot & 3u, want = w->mask & 3u;
         if (have == want)
@@ -83,12 +83,12 @@ static int apply(loop_t *loop, struct ep *e)
         int failed = epoll_ctl(e->fd, have ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) != 0 &&
                      epoll_ctl(e->fd, errno == EEXIST ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) != 0;
         /* end::exercise */
-        if (failed && errno == EBADF) {      /* closed while watched: report it once */
+        if (failed) {           /* closed while watched, or refused: report it once (loop.h) */
+            if (errno != EBADF)
+                loop_fail(loop, LOOP_ESYS, "epoll_ctl(fd %d): %s", fd, strerror(errno));
             e->changes[e->ndead++] = fd;
             continue;
         }
-        if (failed)
-            return loop_fail(loop, LOOP_ESYS, "epoll_ctl(fd %d): %s", fd, strerror(errno));
         w->slot = want;
     }
     e->nchanges = 0;

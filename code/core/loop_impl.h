@@ -50,6 +50,7 @@ struct loop_watch {
     void *warg;                   /**< The writer's argument. */
     size_t slot;                  /**< The backend's index for this fd (poll's array). */
     void *bk;                     /**< The backend's per-fd state (AFD poll). */
+    uint64_t gen;                 /**< Which watch this is: a new one on a reused number differs. */
     struct loop_watch *next;      /**< Hash chain. */
 };
 
@@ -71,8 +72,11 @@ struct loop {
     size_t nwatch;                   /**< fds watched. */
     struct loop_fired *fired;        /**< Ready fds from the last wait. */
     size_t fired_cap;                /**< Room in fired, always >= nwatch. */
+    uint64_t *fired_gen;             /**< Which watch each of fired was for (loop_run fills it). */
+    size_t fired_gen_cap;            /**< Room in fired_gen, always >= nwatch. */
     struct loop_timer *timers;       /**< Sorted by (due, id). */
     uint64_t next_timer;             /**< The next timer id. */
+    uint64_t next_gen;               /**< The last watch's gen. */
     size_t busy;                     /**< Operations a proactor has in flight. */
     int stopped;                     /**< loop_stop() was called. */
     uint64_t waits;                  /**< Backend waits so far. */

@@ -1,5 +1,6 @@
 /* Chapter 3's claims: the loop interface, the select backend, and the glue. */
 #include "../common/testutil.h"
+#include "../common/loop_faults.h"
 #include "../../code/core/curlx.h"
 #include "../../code/core/loop.h"
 
@@ -582,3 +583,4 @@ Test(ch03_select, a_timer_fires_on_time_while_the_loop_waits)
 }
 
 LOOP_BACKEND_TESTS(ch03_select, "select")
+LOOP_FAULT_TESTS(ch03_select, "select")

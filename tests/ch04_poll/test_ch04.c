@@ -1,6 +1,7 @@
 /* Chapter 4's claims: the glue on poll natively, and on select and WSAPoll as
  * real Windows programs under Wine, with what Winsock really reports. */
 #include "../common/testutil.h"
+#include "../common/loop_faults.h"
 #include "../common/wine.h"
 #include "../../code/core/curlx.h"
 
@@ -56,6 +57,34 @@ Test(ch04_poll, poll_holds_more_sockets_than_fd_setsize)
     for (int i = 0; i < N; i++)
         close(fds[i]);
     close(idle[0]); close(idle[1]); close(live[0]); close(live[1]);
+}
+
+/* Ten pipes watched, nine removed: every wait after that hands poll() one
+ * descriptor. An array that keeps removed entries (fd -1) hands it ten. */
+Test(ch04_poll, poll_is_handed_only_the_watched_fds)
+{
+    int p[10][2];
+    struct loop_stats st0, st1;
+    loop_t *loop = loop_new("poll");
+    for (int i = 0; i < 10; i++) {
+        cr_assert_eq(pipe(p[i]), 0);
+        cr_assert_eq(loop_add_reader(loop, p[i][0], read_one, NULL), LOOP_OK);
+    }
+    for (int i = 0; i < 9; i++)
+        cr_assert_eq(loop_remove_reader(loop, p[i][0]), LOOP_OK);
+    loop_stats(loop, &st0);
+    loop_call_later(loop, 20, give_up, NULL);
+    cr_expect_eq(loop_run(loop), LOOP_OK, "%s", loop_error(loop));
+    loop_stats(loop, &st1);
+    unsigned long long waits = st1.waits - st0.waits, handed = st1.handed - st0.handed;
+    cr_expect_gt(waits, 0);
+    cr_expect_eq(handed, waits, "10 pipes watched, 9 removed: poll() was handed %llu "
+                 "descriptors in %llu waits, not 1 a wait", handed, waits);
+    loop_free(loop);
+    for (int i = 0; i < 10; i++) {
+        close(p[i][0]);
+        close(p[i][1]);
+    }
 }
 
 Test(ch04_poll, transfer_on_a_socket_above_fd_setsize_succeeds, .init = tsrv_up,
@@ -188,3 +217,4 @@ FACT_TEST(wine_wsapoll_accepts_pollpri_without_an_error)
 #endif
 
 LOOP_BACKEND_TESTS(ch04_poll, "poll")
+LOOP_FAULT_TESTS(ch04_poll, "poll")

@@ -1,7 +1,9 @@
 /* Chapter 5's claims: the glue on epoll, and 10,000 descriptors watched at once. */
 #include "../common/testutil.h"
+#include "../common/loop_faults.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -103,6 +105,7 @@ Test(ch05_epoll, program_runs_on_epoll, .init = tsrv_up, .fini = tsrv_down, .tim
 }
 
 LOOP_BACKEND_TESTS(ch05_epoll, "epoll")
+LOOP_FAULT_TESTS(ch05_epoll, "epoll")
 
 static int threads_now(void)
 {
@@ -154,4 +157,42 @@ Test(ch05_epoll, the_server_holds_a_thousand_delayed_replies_with_a_few_threads,
     cr_expect_lt(ms, 10000, "1,000 x 500 ms took %llu ms", (unsigned long long)ms);
     cr_expect_leq(mid_run_threads, before + 8, "threads: %d before the run, %d in the middle "
                   "of it", before, mid_run_threads);
+}
+
+/* epoll refuses a device that has no readiness (/dev/null: EPERM), which
+ * poll would call always ready. loop.h's rule: the refused fd is reported
+ * once, as the dead-fd rule reports a closed one, with loop_error saying
+ * why; every other watch goes on, and the next run is not a failure. */
+static int null_calls, pipe_calls;
+static void on_null(loop_t *l, loop_fd_t fd, void *arg) { (void)l; (void)fd; (void)arg; null_calls++; }
+static void on_pipe(loop_t *l, loop_fd_t fd, void *arg)
+{
+    char c;
+    (void)arg;
+    if (read(fd, &c, 1) == 1)
+        pipe_calls++;
+    loop_stop(l);
+}
+static void stop_it(loop_t *l, void *arg) { (void)arg; loop_stop(l); }
+
+Test(ch05_epoll, a_device_epoll_refuses_is_reported_once_and_the_loop_goes_on, .timeout = 30)
+{
+    int p[2], dn = open("/dev/null", O_RDONLY);
+    cr_assert_geq(dn, 0);
+    cr_assert_eq(pipe(p), 0);
+    loop_t *loop = loop_new("epoll");
+    cr_assert_eq(loop_add_reader(loop, dn, on_null, NULL), LOOP_OK);
+    cr_assert_eq(loop_add_reader(loop, p[0], on_pipe, NULL), LOOP_OK);
+    for (int round = 0; round < 2; round++) {    /* the second run must work as well */
+        cr_assert_eq(write(p[1], "x", 1), 1);
+        uint64_t t = loop_call_later(loop, 1000, stop_it, NULL);
+        int rc = loop_run(loop);
+        cr_expect_eq(rc, LOOP_OK, "run %d failed: %s", round + 1, loop_error(loop));
+        loop_cancel(loop, t);
+    }
+    cr_expect_eq(null_calls, 1, "/dev/null's reader ran %d times (want once)", null_calls);
+    cr_expect_eq(pipe_calls, 2, "the pipe fired in %d of 2 runs", pipe_calls);
+    cr_expect(strstr(loop_error(loop), "epoll_ctl") != NULL, "loop_error: '%s'", loop_error(loop));
+    loop_free(loop);
+    close(dn); close(p[0]); close(p[1]);
 }

@@ -2,6 +2,7 @@
  * POLL_ADD is its escape. Every test skips with the reason where io_uring is
  * unavailable (io_uring_queue_init fails, as in some containers). */
 #include "../common/testutil.h"
+#include "../common/loop_faults.h"
 #include "../../code/ch08_uring/uring_demo.h"
 #include "../../code/core/curlx.h"
 #include "../../code/core/uring.h"
@@ -260,3 +261,4 @@ Test(ch08_uring, a_closed_and_reused_fd_number_can_be_watched_again)
 }
 
 LOOP_BACKEND_TESTS(ch08_uring, "uring-poll")
+LOOP_FAULT_TESTS(ch08_uring, "uring-poll")

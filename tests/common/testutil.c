@@ -371,6 +371,9 @@ void t_rewatch_after_remove(const char *backend)
     cr_assert_eq(write(p[1], "x", 1), 1);
     run_for(loop, 100);
     cr_expect_gt(io_calls, 0, "%s: the fd watched again never fired", backend);
+    /* and it is watched, not reported once as refused and forgotten */
+    cr_expect_eq(loop_remove_reader(loop, p[0]), LOOP_OK, "%s: the fd watched again was "
+                 "dropped after %d calls (%s)", backend, io_calls, loop_error(loop));
     loop_free(loop);
     close(p[0]); close(p[1]);
 }
