@@ -284,6 +284,42 @@ void t_free_glue_from_done_callback(const char *backend)
     free_at(backend, 1);
 }
 
+/* ---- see t_free_glue_ignores_frees_from_its_callbacks in testutil.h */
+static void free_again(CURL *easy, CURLcode rc, void *arg)
+{
+    struct freer *f = arg;
+    f->done++;
+    f->aborted += rc == CURLE_ABORTED_BY_CALLBACK;
+    curl_easy_cleanup(easy);
+    curlx_free(f->cx);                     /* the glue is being freed already */
+}
+
+void t_free_glue_ignores_frees_from_its_callbacks(const char *backend)
+{
+    char url[96], err[400];
+    struct freer f = {0};
+    t_require_backend(backend);
+    loop_t *loop = loop_new(backend);
+    cr_assert_not_null(loop);
+    f.cx = curlx_attach(loop, free_again, &f, 0, err, sizeof err);
+    cr_assert_not_null(f.cx, "%s", err);
+    snprintf(url, sizeof url, "%s/delay/300", t_base);
+    for (int i = 0; i < 3; i++) {
+        CURL *easy = curl_easy_init();
+        curl_easy_setopt(easy, CURLOPT_URL, url);
+        curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, sink);
+        curlx_add(f.cx, easy);
+    }
+    loop_call_later(loop, 50, stop_soon, NULL);   /* connected, waiting for the replies */
+    cr_assert_eq(loop_run(loop), LOOP_OK, "%s: %s", backend, loop_error(loop));
+    cr_assert_eq(curlx_pending(f.cx), 3, "%s: %zu of 3 transfers live before the free",
+                 backend, curlx_pending(f.cx));
+    curlx_free(f.cx);                      /* from outside: each done callback frees it again */
+    cr_expect_eq(f.done, 3, "%s: %d of 3 transfers reported by the free", backend, f.done);
+    cr_expect_eq(f.aborted, 3, "%s: %d of 3 reported as aborted", backend, f.aborted);
+    loop_free(loop);
+}
+
 /* ---- see t_signals_do_not_end_the_loop in testutil.h */
 static volatile sig_atomic_t alarms;
 static void on_alarm(int sig) { (void)sig; alarms++; }

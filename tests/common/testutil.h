@@ -39,6 +39,12 @@ void t_unread_data_calls_the_reader_again(const char *backend);
  * aborted). Run it under ASan: the glue must not touch itself afterwards. */
 void t_free_glue_from_done_callback(const char *backend);
 
+/* The glue freed from outside with three live transfers, by a program whose
+ * done callback calls curlx_free for every result: each is reported once, as
+ * aborted, and the frees from inside the free change nothing (run it under
+ * ASan: a nested free would free the glue under the outer one). */
+void t_free_glue_ignores_frees_from_its_callbacks(const char *backend);
+
 /* A signal every 5 ms (SIGALRM, no SA_RESTART) while the loop waits on an
  * idle fd for a 300 ms timer: the wait is interrupted again and again (EINTR),
  * and the loop must carry on, fire the timer, and fire it late by well under
@@ -110,7 +116,10 @@ void t_require_backend(const char *backend);
         t_closed_fd_is_reported_once_then_dropped(backend); }                      \
     Test(suite, the_glue_can_be_freed_from_its_done_callback, .init = tsrv_up,     \
          .fini = tsrv_down, .timeout = 30) {                                       \
-        t_free_glue_from_done_callback(backend); }
+        t_free_glue_from_done_callback(backend); }                                 \
+    Test(suite, freeing_the_glue_ignores_frees_from_its_done_callbacks,            \
+         .init = tsrv_up, .fini = tsrv_down, .timeout = 30) {                      \
+        t_free_glue_ignores_frees_from_its_callbacks(backend); }
 
 #define CONTRACT_TEST(suite, name, runner, backend)                          \
     Test(suite, name, .init = tsrv_up, .fini = tsrv_down, .timeout = 60) {   \
