@@ -105,9 +105,14 @@ build: deps
 	@for c in $(SKIPPED); do echo "skip: $$c needs $$(sed -n 's/.*Requires: \([a-z]*\).*/\1/p' code/$$c/main.c), which this machine lacks"; done
 
 PROGS := $(OUT)/bin/server $(NIDS:%=$(OUT)/bin/%)
+# The scripts a test runs, copied beside the programs at every build, so a
+# breaker can swap one (EX_REPLACE=tools/NAME.sh EX_WITH=its patched copy).
+SCRIPTS := $(OUT)/tools/bench-report.sh
 TESTS := $(AIDS:%=$(OUT)/tests/test-%)
 .PHONY: progs tests
-progs: $(PROGS)
+progs: $(PROGS) $(SCRIPTS)
+$(OUT)/tools/%.sh: FORCE
+	@mkdir -p $(@D); cp $(if $(filter tools/$*.sh,$(EX_REPLACE)),$(EX_WITH),tools/$*.sh) $@
 tests: $(TESTS)
 
 # The tests find this build's programs relative to where the test binary is,
@@ -137,7 +142,7 @@ $(OUT)/bin/$(1): $(OUT)/obj/code/$(2)/main.o $(call chobjs,$(2)) $(CORE_OBJ)
 	@mkdir -p $$(@D); echo "  LINK    $$@"
 	@$$(CC) $$(LDFLAGS) $$^ $$(LDLIBS) -o $$@
 $(OUT)/tests/test-$(1): $(patsubst %.c,$(OUT)/obj/%.o,$(filter-out $(wildcard tests/$(2)/win_*.c),$(wildcard tests/$(2)/*.c)) $(COMMON_T)) \
-                        $(call chobjs,$(2)) $(CORE_OBJ) | $(PROGS)
+                        $(call chobjs,$(2)) $(CORE_OBJ) | $(PROGS) $(SCRIPTS)
 	@mkdir -p $$(@D); echo "  LINK    $$@"
 	@$$(CC) $$(LDFLAGS) $$^ $$(LDLIBS) $$(TESTLIBS) -o $$@
 build-$(1): deps
