@@ -102,8 +102,10 @@ static void each_in(char **a, int na, char **b, int nb, const char *a_is, const 
         while (j < nb && (used[j] || strcmp(a[i], b[j]) != 0))
             j++;
         cr_assert_lt(j, nb, "%s has a row that %s has not, in section \"%s\":\n%s\n"
-                     "(regenerate the report with make bench-figures, or find what "
-                     "changed the script's arithmetic)", a_is, b_is, section_of(a, i), a[i]);
+                     "(a changed script: regenerate the report from the committed CSV, "
+                     "tools/bench-report.sh docs/figures/results.csv build/bench with "
+                     "syscalls.csv there; or find what changed its arithmetic)", a_is, b_is,
+                     section_of(a, i), a[i]);
         used[j] = 1;
     }
     free(used);
