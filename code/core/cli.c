@@ -193,6 +193,7 @@ int cli_main(int argc, char **argv, const char *model, job_runner run,
     for (size_t k = 0; k < n; k++)
         jobs[k].url = urls[k % nurl];
     uint64_t t0 = loop_now_ms();
+    job_catch_interrupt();                   /* ^C: the rows so far, and exit 130 */
     int ran = run(jobs, n, &o);
     size_t ended = 0;
     for (size_t k = 0; k < n; k++)
@@ -208,7 +209,7 @@ int cli_main(int argc, char **argv, const char *model, job_runner run,
             failed += !job_ok(&jobs[k]);
     printf("total: model=%s transfers=%zu ok=%zu failed=%zu wall=%llu ms\n",
            o.backend ? o.backend : model, n, n - failed, failed, (unsigned long long)wall);
-    rc = failed || ran < 0 ? 1 : 0;
+    rc = job_interrupted() ? 130 : failed || ran < 0 ? 1 : 0;
 out:
     for (size_t k = 0; urls && k < nurl; k++)
         free(urls[k]);

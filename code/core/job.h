@@ -43,6 +43,14 @@ int job_ok(const struct job *j);
 /** Print one row per job, and return how many failed. */
 size_t job_report(FILE *out, const struct job *jobs, size_t n);
 
+/** Catch SIGINT (Ctrl-C) from now on (not on Windows): a run then stops, every
+ *  unfinished transfer ends once with CURLE_ABORTED_BY_CALLBACK and the error
+ *  "interrupted", and the runner returns. A second SIGINT ends the program.
+ *  0, or -1 when it cannot. */
+int job_catch_interrupt(void);
+/** 1 once a SIGINT has arrived after job_catch_interrupt(). */
+int job_interrupted(void);
+
 /** Run @p jobs on the loop backend named in @p o, through the glue. */
 int job_run_loop(struct job *jobs, size_t n, const struct job_opts *o);
 
