@@ -1,23 +1,35 @@
 /* The local HTTP server: libmicrohttpd with one internal polling thread and
  * one waker thread, whatever the number of connections. A delayed, dripping
  * or stalled reply does not sleep in a thread: its connection is suspended
- * (MHD_suspend_connection) and the waker resumes it when it is due. */
+ * (MHD_suspend_connection) and the waker resumes it when it is due.
+ *
+ * libmicrohttpd does not watch a suspended connection's socket, so it cannot
+ * see a client hang up. Once a second the waker polls the suspended sockets
+ * itself and resumes those whose peer has gone, marked "gone": the reply ends
+ * there and the descriptor is freed, not held for the rest of a 60 s stall. */
 #include "server.h"
 #include "pattern.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+
+enum { CHECK_MS = 1000 };            /* how often the waker looks for clients that left */
 
 struct due {
     uint64_t at;                      /* ms, CLOCK_MONOTONIC */
     struct MHD_Connection *c;
+    int fd;                           /* its socket, polled while it is suspended */
+    int *gone;                        /* set when the client has hung up */
 };
 
 struct srv {
@@ -29,6 +41,7 @@ struct srv {
     struct due *heap;                 /* suspended connections, earliest first */
     size_t n, cap;
     int stopping;                     /* under mu */
+    unsigned capacity;                /* connections at once (the open-file limit's share) */
 };
 
 static uint64_t now_ms(void)
@@ -38,10 +51,25 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* Suspend @c until @at; the caller then returns to MHD at once. -1 when it
- * cannot wait (the server is stopping, or no memory): answer now instead. */
-static int sleep_until(srv_t *s, struct MHD_Connection *c, uint64_t at)
+/* Move heap[i] up to where its time belongs (a smaller time only). */
+static void sift_up(srv_t *s, size_t i)
 {
+    struct due d = s->heap[i];
+    while (i > 0 && s->heap[(i - 1) / 2].at > d.at) {
+        s->heap[i] = s->heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    s->heap[i] = d;
+}
+
+/* Suspend @c until @at; the caller then returns to MHD at once. -1 when it
+ * cannot wait (the server is stopping, or no memory): answer now instead.
+ * The check of stopping matters: a connection the stopping waker resumed can
+ * come back here, and one suspended after the waker has gone would still be
+ * suspended in MHD_stop_daemon, which then aborts the process. */
+static int sleep_until(srv_t *s, struct MHD_Connection *c, uint64_t at, int *gone)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     pthread_mutex_lock(&s->mu);
     if (s->stopping) {
         pthread_mutex_unlock(&s->mu);
@@ -58,12 +86,8 @@ static int sleep_until(srv_t *s, struct MHD_Connection *c, uint64_t at)
         s->cap = cap;
     }
     MHD_suspend_connection(c);
-    size_t i = s->n++;                /* sift up */
-    while (i > 0 && s->heap[(i - 1) / 2].at > at) {
-        s->heap[i] = s->heap[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    s->heap[i] = (struct due){at, c};
+    s->heap[s->n] = (struct due){at, c, ci ? ci->connect_fd : -1, gone};
+    sift_up(s, s->n++);
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
     return 0;
@@ -89,14 +113,39 @@ static struct due pop(srv_t *s)
     return top;
 }
 
+/* The suspended replies whose client has hung up (a FIN or a reset on the
+ * socket) are marked gone and made due now. Under mu. A sift up only moves
+ * entries at or above i, so the ones after i are still where poll saw them. */
+static void find_gone(srv_t *s)
+{
+    struct pollfd *p = malloc(s->n * sizeof *p);
+    if (!p)
+        return;                       /* they end when due, as before */
+    for (size_t i = 0; i < s->n; i++)
+        p[i] = (struct pollfd){.fd = s->heap[i].fd, .events = POLLRDHUP};
+    if (poll(p, (nfds_t)s->n, 0) > 0)
+        for (size_t i = 0; i < s->n; i++)
+            if (p[i].revents & (POLLRDHUP | POLLHUP | POLLERR)) {
+                *s->heap[i].gone = 1;
+                s->heap[i].at = 0;
+                sift_up(s, i);
+            }
+    free(p);
+}
+
 /* The waker: resumes each suspended connection when it is due (all of them
- * when the server stops). */
+ * when the server stops), and every CHECK_MS those whose client has gone. */
 static void *waker(void *arg)
 {
     srv_t *s = arg;
+    uint64_t check = 0;
     pthread_mutex_lock(&s->mu);
     for (;;) {
         uint64_t now = now_ms();
+        if (s->n && now >= check) {
+            find_gone(s);
+            check = now + CHECK_MS;
+        }
         while (s->n && (s->stopping || s->heap[0].at <= now))
             MHD_resume_connection(pop(s).c);
         if (s->stopping)
@@ -105,8 +154,9 @@ static void *waker(void *arg)
             pthread_cond_wait(&s->cv, &s->mu);
         } else {
             struct timespec ts;
+            uint64_t until = s->heap[0].at < check ? s->heap[0].at : check;
             clock_gettime(CLOCK_MONOTONIC, &ts);
-            uint64_t ns = (uint64_t)ts.tv_nsec + (s->heap[0].at - now) * 1000000u;
+            uint64_t ns = (uint64_t)ts.tv_nsec + (until > now ? until - now : 0) * 1000000u;
             ts.tv_sec += (time_t)(ns / 1000000000u);
             ts.tv_nsec = (long)(ns % 1000000000u);
             pthread_cond_timedwait(&s->cv, &s->mu, &ts);
@@ -125,6 +175,7 @@ struct body {
     size_t size;        /* the Content-Length announced */
     long ms;            /* drip: between bytes */
     uint64_t next;      /* drip: when the next byte is due; stall: when to give up */
+    int gone;           /* the waker saw the client hang up */
 };
 
 static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -132,7 +183,7 @@ static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max)
     struct body *b = cls;
     switch (b->kind) {
     case BODY_STALL:                            /* headers sent; then nothing */
-        if (now_ms() < b->next && sleep_until(b->srv, b->c, b->next) == 0)
+        if (!b->gone && now_ms() < b->next && sleep_until(b->srv, b->c, b->next, &b->gone) == 0)
             return 0;
         return MHD_CONTENT_READER_END_WITH_ERROR;
     case BODY_ABORT:
@@ -142,8 +193,11 @@ static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max)
             max = b->size / 2 - pos;
         break;
     case BODY_DRIP:
+        if (b->gone)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
         if (now_ms() < b->next)
-            return sleep_until(b->srv, b->c, b->next) == 0 ? 0 : MHD_CONTENT_READER_END_WITH_ERROR;
+            return sleep_until(b->srv, b->c, b->next, &b->gone) == 0 ? 0
+                                                                      : MHD_CONTENT_READER_END_WITH_ERROR;
         b->next = now_ms() + (uint64_t)b->ms;
         max = 1;
         break;
@@ -157,11 +211,25 @@ static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max)
     return (ssize_t)max;
 }
 
-static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned code, const char *text)
+/* Near its connection limit the server asks each client to close after its
+ * reply, as busy servers do: kept-alive connections would otherwise hold
+ * every slot while new clients wait in the listen queue until they time out. */
+static void close_when_full(struct MHD_Connection *c, srv_t *s, struct MHD_Response *r)
+{
+    const union MHD_ConnectionInfo *d = MHD_get_connection_info(c, MHD_CONNECTION_INFO_DAEMON);
+    const union MHD_DaemonInfo *i =
+        d ? MHD_get_daemon_info(d->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS) : NULL;
+    if (i && i->num_connections >= s->capacity / 4 * 3)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+}
+
+static enum MHD_Result reply_text(struct MHD_Connection *c, srv_t *s, unsigned code,
+                                  const char *text)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(
         strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
     MHD_add_response_header(r, "Content-Type", "text/plain");
+    close_when_full(c, s, r);
     enum MHD_Result ok = MHD_queue_response(c, code, r);
     MHD_destroy_response(r);
     return ok;
@@ -173,10 +241,11 @@ static enum MHD_Result reply_body(struct MHD_Connection *c, srv_t *s,
     struct body *b = malloc(sizeof *b);
     if (!b)
         return MHD_NO;
-    *b = (struct body){s, c, kind, size, ms, now_ms() + (uint64_t)(kind == BODY_STALL ? 60000 : ms)};
+    *b = (struct body){s, c, kind, size, ms, now_ms() + (uint64_t)(kind == BODY_STALL ? 60000 : ms), 0};
     struct MHD_Response *r = MHD_create_response_from_callback(
         size, kind == BODY_BYTES ? 32 * 1024 : 1024, body_read, b, free);
     MHD_add_response_header(r, "Content-Type", "application/octet-stream");
+    close_when_full(c, s, r);
     enum MHD_Result ok = MHD_queue_response(c, MHD_HTTP_OK, r);
     MHD_destroy_response(r);
     return ok;
@@ -213,6 +282,7 @@ static int route(const char *url, const char *name, int nargs, long *a, long *b)
 /* The state of one request, kept across the access handler's calls. */
 struct req {
     int delayed;        /* /delay: suspended once already */
+    int gone;           /* the waker saw the client hang up */
 };
 
 static void request_done(void *cls, struct MHD_Connection *c, void **state,
@@ -243,14 +313,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-        return reply_text(c, 405, "only GET and HEAD\n");
+        return reply_text(c, s, 405, "only GET and HEAD\n");
     if ((r = route(url, "/bytes", 1, &a, &b)) == 1 && a >= 0 && a <= (1L << 30))
         return reply_body(c, s, BODY_BYTES, (size_t)a, 0);
     if (r == 0 && (r = route(url, "/delay", 1, &a, &b)) == 1 && a >= 0 && a <= 60000) {
-        if (!q->delayed++ && a > 0 && sleep_until(s, c, now_ms() + (uint64_t)a) == 0)
+        if (!q->delayed++ && a > 0 && sleep_until(s, c, now_ms() + (uint64_t)a, &q->gone) == 0)
             return MHD_YES;            /* MHD calls us again when it is resumed */
+        if (q->gone)
+            return MHD_NO;             /* nobody to answer: MHD closes the connection */
         snprintf(msg, sizeof msg, "delayed %ld ms\n", a);
-        return reply_text(c, 200, msg);
+        return reply_text(c, s, 200, msg);
     }
     if (r == 0 && (r = route(url, "/drip", 2, &a, &b)) == 1 &&
         a >= 0 && a <= 100000 && b >= 0 && b <= 10000)
@@ -261,15 +333,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return reply_body(c, s, BODY_ABORT, 2000, 0);
     if (r == 0 && (r = route(url, "/status", 1, &a, &b)) == 1 && a >= 200 && a <= 599) {
         snprintf(msg, sizeof msg, "status %ld\n", a);
-        return reply_text(c, (unsigned)a, msg);
+        return reply_text(c, s, (unsigned)a, msg);
     }
     if (r == 0) {
         snprintf(msg, sizeof msg, "no such route: %.80s (try /bytes/N /delay/MS "
                  "/drip/N/MS /stall /abort /status/CODE)\n", url);
-        return reply_text(c, 404, msg);
+        return reply_text(c, s, 404, msg);
     }
     snprintf(msg, sizeof msg, "bad parameter in %.80s\n", url);
-    return reply_text(c, 400, msg);
+    return reply_text(c, s, 400, msg);
 }
 
 /* The routes are plain ASCII: nothing is decoded, so "%2B5" or "1%00x" stay
@@ -278,6 +350,19 @@ static size_t keep_escaped(void *cls, struct MHD_Connection *c, char *s)
 {
     (void)cls; (void)c;
     return strlen(s);
+}
+
+/* What a fault raises in the thread that made it: never blocked. */
+static const int sync_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS};
+
+/* Connections at once: the open-file limit less a few descriptors for the
+ * listening socket, libmicrohttpd's epoll and wake-up pipe, stdio. */
+static unsigned capacity(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= 20000 + 32)
+        return 20000;
+    return rl.rlim_cur > 64 ? (unsigned)rl.rlim_cur - 32 : (unsigned)rl.rlim_cur / 2;
 }
 
 srv_t *srv_start(unsigned short port)
@@ -295,18 +380,29 @@ srv_t *srv_start(unsigned short port)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&s->cv, &ca);
     pthread_condattr_destroy(&ca);
+    s->capacity = capacity();
+    /* Signals are the program's: the threads started here (libmicrohttpd's
+     * and the waker) inherit a mask that blocks them, so a SIGINT or SIGTERM
+     * sent to the process reaches a thread that handles it. */
+    sigset_t async, old;
+    sigfillset(&async);
+    for (int i = 0; i < (int)(sizeof sync_signals / sizeof *sync_signals); i++)
+        sigdelset(&async, sync_signals[i]);
+    pthread_sigmask(SIG_BLOCK, &async, &old);
     s->d = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME,
         port, NULL, NULL, on_request, s,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)20000,
+        MHD_OPTION_CONNECTION_LIMIT, s->capacity,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)4096,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)8192,   /* small requests, many connections */
         MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
         MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
         MHD_OPTION_END);
-    if (!s->d || pthread_create(&s->waker, NULL, waker, s) != 0) {
+    int started = s->d && pthread_create(&s->waker, NULL, waker, s) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!started) {
         fprintf(stderr, "server: cannot listen on 127.0.0.1:%u\n", port);
         if (s->d)
             MHD_stop_daemon(s->d);
@@ -319,6 +415,7 @@ srv_t *srv_start(unsigned short port)
 }
 
 unsigned short srv_port(const srv_t *s) { return s->port; }
+unsigned srv_capacity(const srv_t *s) { return s->capacity; }
 
 void srv_stop(srv_t *s)
 {
