@@ -58,8 +58,13 @@ http {
 CONF
 nginx -p "$pre" -c "$pre/nginx.conf" -e "$pre/logs/error.log" || { say "bench: nginx did not start"; exit 1; }
 main_spid=
-# $spid is the server of the moment; $main_spid the main one while a held run has its own
-trap 'kill $(cat "$pre/nginx.pid" 2>/dev/null) 2>/dev/null; kill ${spid:-} $main_spid 2>/dev/null' EXIT INT TERM
+# $spid is the server of the moment; $main_spid the main one while a held run has its own.
+# ^C reaches every step in the terminal's process group at once; INT or TERM
+# sent to this script alone ends it when the current step returns. Either
+# way nginx and the servers are stopped, and the exit status is 130 or 143.
+trap 'kill $(cat "$pre/nginx.pid" 2>/dev/null) 2>/dev/null; kill ${spid:-} $main_spid 2>/dev/null' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 NG="http://127.0.0.1:$nport"
 sleep 0.3
 if [ "$("$bin/ch09" loop uring-poll "$NG/1k" 1 1 2>/dev/null | cut -d, -f5)" = 1 ]; then
