@@ -64,9 +64,9 @@ WIN_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -O2 -g $(WIN_STATIC) -D_WIN32_WINN
 WIN_LIBS  ?= -L$(WIN_CURL)/lib -lcurl -lws2_32 -lcrypt32 -lsecur32 -lbcrypt -ladvapi32 \
              -lnormaliz -static -lpthread
 WIN_LOOP := code/core/loop.c code/core/loop_select.c code/core/loop_poll.c code/core/loop_iocp.c \
-            code/core/loop_thread.c code/core/loop_afd.c
+            code/core/loop_thread.c code/core/loop_afd.c code/core/loop_event.c
 WIN_GLUE := $(WIN_LOOP) code/core/curlx.c code/core/job.c
-WIN_EXES ?= win_quirks win_contract win_iocp win_bridges ch03 ch04 ch06 ch07
+WIN_EXES ?= win_quirks win_contract win_iocp win_bridges win_events ch03 ch04 ch06 ch07
 win_src_win_quirks   := tests/ch04_poll/win_quirks.c $(WIN_LOOP)
 win_src_win_contract := tests/ch04_poll/win_contract.c tests/common/contract.c $(WIN_GLUE)
 win_src_ch03         := code/ch03_select/main.c code/core/cli.c $(WIN_GLUE)
@@ -74,6 +74,7 @@ win_src_ch04         := code/ch04_poll/main.c code/core/cli.c $(WIN_GLUE)
 win_src_win_iocp     := tests/ch06_iocp/win_iocp.c $(WIN_GLUE)
 win_src_ch06         := code/ch06_iocp/main.c code/core/cli.c $(WIN_GLUE)
 win_src_win_bridges  := tests/ch07_bridges/win_bridges.c $(WIN_GLUE)
+win_src_win_events   := tests/ch07_bridges/win_events.c $(WIN_GLUE)
 win_src_ch07         := code/ch07_bridges/main.c code/core/cli.c $(WIN_GLUE)
 
 .PHONY: win win-exes win-objs

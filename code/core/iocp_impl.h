@@ -16,6 +16,7 @@
 #define IOCP_KEY_AFD    1   /**< An AFD poll on the \\Device\\Afd handle. */
 #define IOCP_KEY_READY  2   /**< The selector thread's "readiness is waiting". */
 #define IOCP_KEY_WAKE   3   /**< A bare wake-up. */
+#define IOCP_KEY_EVENT  4   /**< A registered wait saw a socket's WSAEventSelect event. */
 /** @} */
 
 /** The first member of every IOCP-family backend's state. */

@@ -35,6 +35,7 @@ extern const struct loop_backend loop_backend_uring;
 extern const struct loop_backend loop_backend_iocp;
 extern const struct loop_backend loop_backend_iocp_thread;
 extern const struct loop_backend loop_backend_iocp_afd;
+extern const struct loop_backend loop_backend_iocp_event;
 #endif
 
 /* Best first: loop_new(NULL) under the selector policy takes the first.
@@ -53,6 +54,7 @@ static const struct loop_backend *const backends[] = {
     &loop_backend_iocp,
     &loop_backend_iocp_thread,
     &loop_backend_iocp_afd,
+    &loop_backend_iocp_event,
 #endif
 #else
     &loop_backend_poll,

@@ -1,4 +1,4 @@
-/* Facts about AFD poll and the two bridges, printed for the ch07 tests.
+/* Facts about AFD poll and the three bridges, printed for the ch07 tests.
  * Usage: win_bridges.exe BASE_URL REFUSED_PORT     Prints "FACT <name> <value>". */
 #include "../../code/core/afd.h"
 #include "../../code/core/job.h"
@@ -345,6 +345,18 @@ static int threads_now(void)
     return n;
 }
 
+/* Wine's thread pool ends an idle wait thread some time after its last wait
+ * is unregistered: wait (up to 20 s) for the count to come down to @p want. */
+static int threads_settle(int want)
+{
+    int n = threads_now();
+    for (int i = 0; i < 200 && n > want; i++) {
+        Sleep(100);
+        n = threads_now();
+    }
+    return n;
+}
+
 /* Open handles, counted by asking each small handle value whether it is one.
  * (GetProcessHandleCount answers 0 under Wine 8, so it cannot be used here.) */
 static int handles_open(void)
@@ -383,6 +395,150 @@ static void close_loop_with_polls_pending(void)
     }
 }
 
+/* ---- iocp-event: the writer, the threads, the close */
+static int wcalls;
+static void count_writer(loop_t *l, loop_fd_t fd, void *arg)
+{
+    (void)l; (void)fd; (void)arg;
+    wcalls++;                                     /* sends nothing: the room stays */
+}
+
+/* tag::fact_writer_added_late */
+/* A connected socket watched as a reader (its one FD_WRITE has come and
+ * gone), then given a writer: the writer must fire, FD_WRITE or not. */
+static void writer_added_late(const char *backend)
+{
+    SOCKET a, b;
+    px_tcp_pair(&a, &b);
+    loop_t *loop = loop_new(backend);
+    loop_add_reader(loop, a, count, NULL);
+    loop_call_later(loop, 100, stop_cb, NULL);
+    loop_run(loop);
+    wcalls = 0;
+    loop_add_writer(loop, a, count_writer, NULL);
+    loop_call_later(loop, 100, stop_cb, NULL);
+    loop_run(loop);
+    printf("FACT %s_writer_added_late fired=%d\n", backend, wcalls > 0);
+    loop_free(loop);
+    closesocket(a);
+    closesocket(b);
+}
+/* end::fact_writer_added_late */
+
+/* Send until a send would block; the bytes sent (-1: it never blocked). */
+static long fill_up(SOCKET s)
+{
+    static char chunk[65536];
+    long total = 0;
+    for (int i = 0; i < 4096; i++) {
+        int n = send(s, chunk, sizeof chunk, 0);
+        if (n < 0)
+            return WSAGetLastError() == WSAEWOULDBLOCK ? total : -1;
+        total += n;
+    }
+    return -1;
+}
+
+static DWORD WINAPI drain_later(void *arg)
+{
+    static char buf[65536];
+    SOCKET peer = *(SOCKET *)arg;
+    Sleep(200);
+    while (recv(peer, buf, sizeof buf, 0) > 0)   /* until the loop closes its end */
+        ;
+    return 0;
+}
+
+/* A writer stays writable, round after round, while its sends succeed; once a
+ * send would block it is not called until the peer has read (FD_WRITE). */
+static void writer_until_would_block(const char *backend)
+{
+    SOCKET a, b;
+    u_long on = 1;
+    px_tcp_pair(&a, &b);
+    ioctlsocket(a, FIONBIO, &on);
+    loop_t *loop = loop_new(backend);
+    wcalls = 0;
+    loop_add_writer(loop, a, count_writer, NULL);
+    loop_call_later(loop, 100, stop_cb, NULL);
+    loop_run(loop);
+    int writable = wcalls;
+    long sent = fill_up(a);
+    wcalls = 0;
+    loop_call_later(loop, 150, stop_cb, NULL);
+    loop_run(loop);
+    int full = wcalls;
+    HANDLE t = CreateThread(NULL, 0, drain_later, &b, 0, NULL);
+    wcalls = 0;
+    loop_call_later(loop, 1500, stop_cb, NULL);
+    loop_run(loop);
+    printf("FACT %s_writer_until_would_block while_writable=%d blocked=%d while_full=%d "
+           "after_drain=%d\n", backend, writable >= 3, sent > 0, full, wcalls > 0);
+    loop_free(loop);
+    closesocket(a);
+    WaitForSingleObject(t, INFINITE);
+    CloseHandle(t);
+    closesocket(b);
+}
+
+/* Threads the process has while @p n sockets are watched, less before. */
+static int threads_for(const char *backend, int n, SOCKET *socks)
+{
+    int t0 = threads_settle(1);
+    loop_t *loop = loop_new(backend);
+    for (int i = 0; i < n; i++)
+        loop_add_reader(loop, socks[i], count, NULL);
+    loop_call_later(loop, 50, stop_cb, NULL);
+    loop_run(loop);
+    int t1 = threads_now();
+    loop_free(loop);
+    return t1 - t0;
+}
+
+static void thread_cost(const char *backend)
+{
+    enum { MAX = 1000 };
+    static SOCKET s[MAX];
+    for (int i = 0; i < MAX; i++)
+        s[i] = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    int t1 = threads_for(backend, 1, s), t64 = threads_for(backend, 64, s);
+    int t1000 = threads_for(backend, MAX, s);
+    printf("FACT %s_threads watched_1=%d watched_64=%d watched_1000=%d\n", backend, t1, t64,
+           t1000);
+    for (int i = 0; i < MAX; i++)
+        closesocket(s[i]);
+}
+
+/* Closing an iocp-event loop with 8 waits registered: each is unregistered
+ * (waiting for a running callback) before its event is closed; nothing leaks. */
+static void close_loop_with_waits_pending(void)
+{
+    enum { N = 8 };
+    SOCKET a[N], b[N];
+    for (int i = 0; i < N; i++)
+        px_tcp_pair(&a[i], &b[i]);
+    int t0 = threads_settle(1), h0 = handles_open();
+    loop_t *loop = loop_new("iocp-event");
+    for (int i = 0; i < N; i++)
+        loop_add_reader(loop, a[i], count, NULL);
+    loop_call_later(loop, 50, stop_cb, NULL);
+    loop_run(loop);                               /* N waits registered, idle */
+    for (int i = 0; i < N; i++)
+        send(b[i], "x", 1, 0);                    /* and their events set, unread */
+    Sleep(50);
+    uint64_t t = loop_now_ms();
+    loop_free(loop);
+    uint64_t ms = loop_now_ms() - t;
+    int t1 = threads_settle(t0);
+    printf("FACT event_close_pending waits=%d ms=%llu handles_before=%d handles_after=%d "
+           "threads_before=%d threads_after=%d\n", N, (unsigned long long)ms, h0,
+           handles_open(), t0, t1);
+    for (int i = 0; i < N; i++) {
+        closesocket(a[i]);
+        closesocket(b[i]);
+    }
+}
+
 static void many_transfers_and_no_leaks(const char *backend, const char *base)
 {
     enum { N = 500 };
@@ -397,16 +553,16 @@ static void many_transfers_and_no_leaks(const char *backend, const char *base)
         struct job w = {.url = url};
         job_run_loop(&w, 1, &o);
     }
+    int t0 = threads_settle(1);                   /* a bridge's pool threads from before */
     h0 = handles_open();
-    int t0 = threads_now();
     uint64_t start = loop_now_ms();
     job_run_loop(jobs, N, &o);
     uint64_t ms = loop_now_ms() - start;
     Sleep(100);                                   /* libcurl's resolver threads end */
     for (int i = 0; i < 20; i++)                  /* a leak per loop would add up */
         loop_free(loop_new(backend));
+    int t1 = threads_settle(t0), ok = 0;
     h1 = handles_open();
-    int t1 = threads_now(), ok = 0;
     for (int i = 0; i < N; i++)
         ok += job_ok(&jobs[i]) && jobs[i].body_ok && jobs[i].bytes == 1000;
     printf("FACT %s_500 ok=%d of=%d ms=%llu\n", backend, ok, N, (unsigned long long)ms);
@@ -438,15 +594,20 @@ int main(int argc, char **argv)
         refused_connect_gives_connect_fail((unsigned short)atoi(argv[2]));
         close_loop_with_polls_pending();
     }
-    const char *bridges[] = {"iocp-thread", "iocp-afd"};
-    for (int i = 0; i < 2; i++) {
+    const char *bridges[] = {"iocp-thread", "iocp-afd", "iocp-event"};
+    for (int i = 0; i < 3; i++) {
         level_triggered(bridges[i]);
         helper_waits_for_the_loop(bridges[i]);
         remove_while_pending(bridges[i]);
         close_while_pending(bridges[i]);
         reused_handle(bridges[i]);
         many_transfers_and_no_leaks(bridges[i], argv[1]);
+        writer_added_late(bridges[i]);
+        writer_until_would_block(bridges[i]);
     }
+    close_loop_with_waits_pending();
+    thread_cost("iocp-event");
+    thread_cost("iocp-thread");
     fflush(stdout);
     curl_global_cleanup();
     return 0;

@@ -117,7 +117,8 @@ void wine_contract_case(const char *backend, const char *name)
     snprintf(port, sizeof port, "%u", t_refused_port);
     /* WINE_CONTRACT_BACKENDS: the breakers run only the backend they break */
     char only[64];
-    const char *args[8] = {t_base, port, "select", "wsapoll", "iocp-thread", "iocp-afd", NULL};
+    const char *args[8] = {t_base, port, "select", "wsapoll", "iocp-thread", "iocp-afd",
+                            "iocp-event", NULL};
     const char *env = getenv("WINE_CONTRACT_BACKENDS");
     if (env && *env && sscanf(env, "%63s", only) == 1) {
         args[2] = only;
