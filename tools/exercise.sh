@@ -31,6 +31,19 @@ LIMIT_STARTER=${LIMIT_STARTER:-10}; LIMIT_NATIVE=${LIMIT_NATIVE:-20}; LIMIT_WINE
 over() {   # over SECONDS LIMIT: true when the round took longer
     awk -v s="$1" -v l="$2" 'BEGIN { exit !(s > l) }'
 }
+# Every round over its aim is printed. Only a native round over LIMIT_NATIVE fails
+# --verify: measured on a loaded 2-core machine, native rounds stay far below it,
+# while a starter's build and Wine's shared lock move the others by many seconds.
+aim() {   # aim SECONDS LIMIT WHAT
+    over "$1" "$2" || return 0
+    slow="$slow $3 $1 s > $2 s;"
+    [ "$wine" = 0 ] && over "$1" "$LIMIT_NATIVE" && overrun="$overrun $3 $1 s > $LIMIT_NATIVE s;"
+    return 0
+}
+verdict() {   # verdict WANT_FAIL: the word for this round's outcome
+    if [ "$round_rc" = 0 ]; then [ "$1" = 1 ] && echo PASSES || echo passes
+    else [ "$1" = 1 ] && echo fails || echo FAILS; fi
+}
 
 # RESET=1 keeps every old copy: reset twice in a scratch work directory, check both survive.
 verify_reset() {
@@ -59,32 +72,33 @@ verify() {
     verify_reset || rc=1
     for d in exercises/ch*/; do
         id=$(basename "$d" | cut -d_ -f1)
-        limit=$LIMIT_NATIVE
-        grep -q '^WINDOWS=1' "$d/exercise.conf" && limit=$LIMIT_WINE
-        slow=""
+        limit=$LIMIT_NATIVE; starter_limit=$LIMIT_STARTER; wine=0
+        grep -q '^WINDOWS=1' "$d/exercise.conf" && { limit=$LIMIT_WINE; starter_limit=$LIMIT_WINE; wine=1; }
+        slow=""; overrun=""
         round "$id" starter
-        line="exercise $id: starter fails ${round_s} s"
+        line="exercise $id: starter $(verdict 1) ${round_s} s"
         if [ "$round_rc" = 0 ]; then
             echo "exercise $id: the starter PASSES its checker (it should fail)"; rc=1
         elif ! echo "$round_out" | grep -q '^  FAILED '; then
             echo "exercise $id: the starter fails without a failing assertion:"
             echo "$round_out" | head -5 | sed 's/^/    /'; rc=1
         fi
-        over "$round_s" "$LIMIT_STARTER" && slow="$slow starter ${round_s} s > ${LIMIT_STARTER} s;"
+        aim "$round_s" "$starter_limit" starter
         round "$id" solution
-        line="$line, solution passes ${round_s} s"
+        line="$line, solution $(verdict 0) ${round_s} s"
         if [ "$round_rc" != 0 ]; then
             echo "exercise $id: the solution FAILS its checker:"
             echo "$round_out" | head -12 | sed 's/^/    /'; rc=1
         fi
-        over "$round_s" "$limit" && slow="$slow solution ${round_s} s > $limit s;"
-        n=0; times=""
+        aim "$round_s" "$limit" solution
+        n=0; nfail=0; times=""
         for w in "$d"wrong/*.txt; do
             [ -f "$w" ] || continue
             name=$(basename "$w" .txt)
             n=$((n + 1))
             round "$id" wrong "$name"
             times="${times:+$times, }$name ${round_s} s"
+            [ "$round_rc" = 0 ] || nfail=$((nfail + 1))
             if [ "$round_rc" = 0 ]; then
                 echo "exercise $id: the wrong answer $name PASSES its checker (it should fail):"
                 head -1 "$w" | sed 's/^ */    /'; rc=1
@@ -92,11 +106,12 @@ verify() {
                 echo "exercise $id: the wrong answer $name fails without a failing assertion:"
                 echo "$round_out" | head -5 | sed 's/^/    /'; rc=1
             fi
-            over "$round_s" "$limit" && slow="$slow $name ${round_s} s > $limit s;"
+            aim "$round_s" "$limit" "$name"
         done
         [ "$n" -gt 0 ] || { echo "exercise $id: no wrong answers in ${d}wrong/"; rc=1; }
-        echo "$line, $n wrong answers fail${times:+ ($times)}"
-        [ -z "$slow" ] || { echo "exercise $id: too slow:$slow"; rc=1; }
+        echo "$line, $nfail of $n wrong answers fail${times:+ ($times)}"
+        [ -z "$slow" ] || echo "exercise $id: over the aim ($LIMIT_STARTER s for a native starter, $LIMIT_NATIVE s native, $LIMIT_WINE s under Wine):$slow"
+        [ -z "$overrun" ] || { echo "exercise $id: too slow:$overrun"; rc=1; }
     done
     return $rc
 }
@@ -175,7 +190,8 @@ if ! make --no-print-directory VARIANT="$variant" EX_REPLACE="$FILE" EX_WITH="$s
     exit 1
 fi
 rm -rf "$out/win/results"
-WINE_TIMEOUT=30 "$out/tests/test-$id" --filter "$TESTS" -j2 --verbose > "$log" 2>&1
+# shorter limits than the full suite's: a wrong answer that stalls fails in seconds
+WINE_TIMEOUT=30 CONTRACT_JOB_MS=5000 "$out/tests/test-$id" --filter "$TESTS" -j2 --verbose > "$log" 2>&1
 syn=$(grep 'Synthesis:' "$log" | tail -1)
 tested=$(echo "$syn" | sed -n 's/.*Tested: \([0-9]*\).*/\1/p')
 pass=$(echo "$syn" | sed -n 's/.*Passing: \([0-9]*\).*/\1/p')

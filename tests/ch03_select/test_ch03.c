@@ -257,7 +257,7 @@ Test(ch03_select, transfer_on_a_socket_above_fd_setsize_fails_clearly, .init = t
         CURL *easy = curl_easy_init();
         curl_easy_setopt(easy, CURLOPT_URL, url);
         curl_easy_setopt(easy, CURLOPT_PRIVATE, (void *)i);
-        curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, 3000L);   /* a backend that takes the fd: */
+        curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, 2000L);   /* a backend that takes the fd: */
         curlx_add(cx, easy);                                  /* its values, in seconds */
     }
     uint64_t t0 = loop_now_ms();
