@@ -82,8 +82,9 @@ own_server() {
 own_server
 
 # ch09 with N connections held open, on a server of their own: a suspended
-# reply lasts its whole delay even after the client has gone, so one run's
-# held connections would still count against the next run's
+# reply outlives its client by up to a second (the server's waker looks for
+# hung-up clients once a second), so one run's held connections would still
+# count against the next run's
 ch09_holding() {
     n="$1"; shift
     main_spid=$spid; main_own=$OWN
