@@ -66,9 +66,12 @@ WIN_LIBS  ?= -L$(WIN_CURL)/lib -lcurl -lws2_32 -lcrypt32 -lsecur32 -lbcrypt -lad
 WIN_LOOP := code/core/loop.c code/core/loop_select.c code/core/loop_poll.c code/core/loop_iocp.c \
             code/core/loop_thread.c code/core/loop_afd.c code/core/loop_event.c
 WIN_GLUE := $(WIN_LOOP) code/core/curlx.c code/core/job.c
-WIN_EXES ?= win_quirks win_contract win_iocp win_bridges win_events ch03 ch04 ch06 ch07
+WIN_EXES ?= win_quirks win_contract win_iocp win_bridges win_events win_multi ch02 ch03 ch04 ch06 \
+            ch07
 win_src_win_quirks   := tests/ch04_poll/win_quirks.c $(WIN_LOOP)
 win_src_win_contract := tests/ch04_poll/win_contract.c tests/common/contract.c $(WIN_GLUE)
+win_src_win_multi    := tests/ch02_multi/win_multi.c $(WIN_GLUE)
+win_src_ch02         := code/ch02_multi/main.c code/ch02_multi/multi.c code/core/cli.c $(WIN_GLUE)
 win_src_ch03         := code/ch03_select/main.c code/core/cli.c $(WIN_GLUE)
 win_src_ch04         := code/ch04_poll/main.c code/core/cli.c $(WIN_GLUE)
 win_src_win_iocp     := tests/ch06_iocp/win_iocp.c $(WIN_GLUE)

@@ -14,7 +14,7 @@ win="$bin/../../win/bin"
 # ch08 has no loop program of its own: its uring-poll backend runs in ch05's.
 extra=""
 [ -x "$bin/ch08" ] && [ -x "$bin/ch05" ] && extra="ch08"
-for id in "$@" $extra $(for e in ch03 ch04; do [ -f "$win/$e.exe" ] && echo "$e.exe"; done); do
+for id in "$@" $extra $(for e in ch02 ch03 ch04; do [ -f "$win/$e.exe" ] && echo "$e.exe"; done); do
     case "$id" in
         *.exe) line=$(tools/wine-run.sh 120 "$win/$id" -q $work | tr -d '\r' | grep '^total:')
                label="$id" ;;
