@@ -60,7 +60,8 @@ void loop_free(loop_t *loop);
  *  loop forgets it; the other watches go on. A backend finds it when its kernel
  *  says so: select (EBADF, WSAENOTSOCK), poll and WSAPoll (POLLNVAL), epoll
  *  and io_uring when they are told about a closed fd, AFD poll when the
- *  socket is closed under a poll (LOCAL_CLOSE). epoll and io_uring hold the
+ *  socket is closed under a poll (LOCAL_CLOSE), iocp-event when a wait times
+ *  out (a closed socket sets no WSAEventSelect event). epoll and io_uring hold the
  *  file, not the number: an fd closed after they were told is never reported
  *  (epoll drops it; io_uring keeps polling the file). A watch the kernel
  *  refuses later (epoll: EPERM on a device without readiness) is reported the
