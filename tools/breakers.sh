@@ -12,8 +12,9 @@
 #   Variant: asan               (build the broken tree with ASan+UBSan; optional)
 #
 # A breaker is caught only when a named test fails by an assertion: a crash,
-# a time-out or a Windows program that died proves nothing about the claim
-# (with Variant: asan, a sanitizer's report is the claim's reason and counts).
+# a time-out or a Windows program that hung or crashed proves nothing about the
+# claim (a Windows program that exits 1 or 2 has said why, and counts; with
+# Variant: asan, a sanitizer's report is the claim's reason and counts).
 #
 # Usage: tools/breakers.sh [NAME...]     (default: every tests/breakers/*.patch)
 # Prints one line per breaker and "breakers: M run, all caught" (exit 0), or
@@ -83,17 +84,22 @@ for name in "$@"; do
         # a crash, a time-out or a Windows program that died (not a verdict on
         # the claim; a sanitizer report is one only for Variant: asan)
         kinds=$(awk -v asan="$(field Variant "$p")" '
-            /Assertion Failed$/ { a = 1; m = ""; want = 1; next }
-            want && /^\[----\]   / { m = m $0; next }
-            { want = 0 }
-            /^\[FAIL\] / { k = a ? "assertion" : "exit"
-                if ($0 ~ /CRASH!$/ || !a) k = (asan == "asan" && san) ? "sanitizer" : (a ? "crash" : "exit")
-                if ($0 ~ /CRASH!$/ && !san) k = "crash"
-                else if ($0 ~ /Timed out\./) k = "timeout"
-                else if (m ~ /under Wine (was killed|failed)/) k = "wine-died"
-                print k; m = ""; a = 0; san = 0 }
-            /(AddressSanitizer|LeakSanitizer|runtime error:)/ { san = 1 }' "$res" | sort | uniq -c |
-            awk '{ printf "%s%s %s", sep, $1, $2; sep = ", " }')
+            function close_block() {       # one assertion message: the claim, or a Windows program that ended badly
+                if (!inblk) return
+                if (m ~ /under Wine was killed/) n["wine-hung"]++
+                else if (m ~ /under Wine failed/ && m !~ /under Wine failed \(exit [12]\)/) n["wine-crashed"]++
+                else n["assertion"]++
+                inblk = 0; m = "" }
+            /Assertion Failed$/ { close_block(); inblk = 1; next }
+            inblk && /^\[----\]   / { m = m $0; next }
+            { close_block() }
+            /^\[FAIL\] .*CRASH!$/ { n[asan == "asan" && san ? "sanitizer" : "crash"]++ }
+            /^\[FAIL\] .*Timed out\./ { n["timeout"]++ }
+            /(AddressSanitizer|LeakSanitizer|runtime error:)/ { san = 1 }
+            END { close_block()
+                  if (asan == "asan" && san && !n["sanitizer"]) n["sanitizer"]++   # ASan exits 1: no CRASH line
+                  for (k in n) printf "%s%d %s", (sep++ ? ", " : ""), n[k], k }' "$res")
+        [ -n "$kinds" ] || kinds="an exit with no assertion message"
         by_assert=$(echo "$kinds" | tr ',' '\n' | awk '$2 == "assertion" || $2 == "sanitizer" { n += $1 } END { print n + 0 }')
         if [ -z "$syn" ]; then
             verdict="NOT CAUGHT: the test program crashed or hung before its verdict (see $res)"

@@ -137,6 +137,22 @@ static const char *fact(const char *name, char *line, size_t len)
 #define FACT_TEST(name) \
     Test(ch04_poll, name, .init = tsrv_up, .fini = tsrv_down, .timeout = 700)
 
+/* The facts and the contract cases are judged one by one, even those printed
+ * before a later step hung; these fail if a program did not run to its end. */
+FACT_TEST(win_quirks_runs_every_step_to_its_end)
+{
+    char l[256];
+    fact("fd_setsize", l, sizeof l);
+    cr_expect_null(wine_failure(), "%s", wine_failure());
+}
+
+Test(ch04_poll, win_contract_runs_every_case_to_its_end, .init = tsrv_up, .fini = tsrv_down,
+     .timeout = 700)
+{
+    wine_contract_case("select", "bytes_and_status_are_right");
+    cr_expect_null(wine_failure(), "%s", wine_failure());
+}
+
 FACT_TEST(wine_fd_setsize_is_64)
 {
     char l[256];

@@ -28,6 +28,15 @@ static const char *ch06(void)
     return out;
 }
 
+/* The facts are judged one by one, even those printed before a later step
+ * hung; this test fails if win_iocp.exe did not run every step to its end. */
+Test(ch06_iocp, win_iocp_runs_every_step_to_its_end)
+{
+    char l[256];
+    fact("completion_is_not_readiness", l, sizeof l);
+    cr_expect_null(wine_failure(), "%s", wine_failure());
+}
+
 /* 5 bytes wait in the socket, and the port has nothing to say: 258 is WAIT_TIMEOUT */
 FACT_IS(completion_is_not_readiness, "completion_is_not_readiness",
         "fionread=5 dequeued=0 err=258")

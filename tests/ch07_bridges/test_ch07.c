@@ -44,6 +44,15 @@ CONTRACT_CASES(WINE_EVENT, _)
 
 /* ---- AFD facts */
 /* Tested on Wine 8.0 only; which earlier Wine first had it is not asserted here. */
+/* The facts are judged one by one, even those printed before a later step
+ * hung; this test fails if win_bridges.exe did not run every step to its end. */
+Test(ch07_bridges, win_bridges_runs_every_step_to_its_end)
+{
+    char l[256];
+    fact("afd_one_shot", l, sizeof l);
+    cr_expect_null(wine_failure(), "%s", wine_failure());
+}
+
 Test(ch07_bridges, afd_device_opens_under_wine)
 {
     char l[256];

@@ -195,6 +195,8 @@ static void helper_waits_for_the_loop(const char *backend)
     loop_add_reader(loop, a, slow_read, NULL);
     send(b, "x", 1, 0);
     loop_run(loop);                               /* returns once the reader is gone */
+    loop_call_later(loop, 20, stop_cb, NULL);     /* one more wait: the loop reads the */
+    loop_run(loop);                               /* helper's count after the callback */
     loop_stats(loop, &st);
     printf("FACT %s_slow_reader helper_wakes=%llu\n", backend,
            (unsigned long long)st.helper_waits);

@@ -38,10 +38,37 @@ void wine_require(const char *exe)
                  "(as root: apt-get install gcc-mingw-w64-x86-64 wine64 wine)", exe);
 }
 
-const char *wine_output(const char *exe, const char *const args[])
+/* How the last run of the program ended: "" when it ran to its end. */
+static char failure[4600];
+
+const char *wine_failure(void) { return failure[0] ? failure : NULL; }
+
+/* The text that says how a run ended, from its exit status and output. */
+static void describe(const char *exe, int rc, const char *out, const char *err)
+{
+    failure[0] = '\0';
+    if (rc == 0)
+        return;
+    /* name the last thing it printed: the step after it is the one that hung or died */
+    const char *last = NULL, *p = out;
+    for (const char *nl; *p; p = nl + 1) {
+        if (strncmp(p, "FACT ", 5) == 0 || strncmp(p, "CASE ", 5) == 0)
+            last = p;
+        if (!(nl = strchr(p, '\n')))
+            break;
+    }
+    int len = last ? (int)strcspn(last, "\r\n") : 0;
+    snprintf(failure, sizeof failure, "%s under Wine %s (exit %d); %s%.*s%s%s", exe,
+             rc == 124 || rc < 0 ? "was killed: it did not finish in time" : "failed",
+             rc, last ? "the last line it printed was \"" : "it printed nothing",
+             len, last ? last : "", last ? "\", so the step after it hung or died. " : ". ", err);
+}
+
+const char *wine_partial_output(const char *exe, const char *const args[])
 {
     static char out[1 << 16];
     char cache[1200], lockp[1220], err[4096], path[1100];
+    int rc = 0;
     /* Criterion forks each test from one runner: its pid names this test run. */
     snprintf(cache, sizeof cache, "%s/../results/%s.%ld.txt", win_bin(), exe, (long)getppid());
     snprintf(lockp, sizeof lockp, "%s.lock", cache);
@@ -50,7 +77,11 @@ const char *wine_output(const char *exe, const char *const args[])
     int lk = open(lockp, O_CREAT | O_RDWR, 0644);
     flock(lk, LOCK_EX);
     FILE *f = fopen(cache, "r");
-    if (f) {
+    err[0] = '\0';
+    if (f) {                       /* "RC n" and its stderr line, then what it printed */
+        if (fscanf(f, "RC %d\n", &rc) != 1 || !fgets(err, sizeof err, f))
+            rc = -2;
+        err[strcspn(err, "\n")] = '\0';
         size_t n = fread(out, 1, sizeof out - 1, f);
         out[n] = '\0';
         fclose(f);
@@ -63,34 +94,25 @@ const char *wine_output(const char *exe, const char *const args[])
             argv[i + 2] = args[i];
         char root[1024], runner[1100];
         snprintf(runner, sizeof runner, "%s/tools/wine-run.sh", t_path(ROOT_REL, root, sizeof root));
-        int rc = t_run(runner, argv, out, sizeof out, err, sizeof err,
-                       atoi(limit) + 100);
-        if (rc != 0) {
-            /* name the last thing it printed: the step after it is the one that hung or died */
-            const char *last = NULL, *p = out;
-            for (const char *nl; *p; p = nl + 1) {
-                if (strncmp(p, "FACT ", 5) == 0 || strncmp(p, "CASE ", 5) == 0)
-                    last = p;
-                if (!(nl = strchr(p, '\n')))
-                    break;
-            }
-            int len = last ? (int)strcspn(last, "\r\n") : 0;
-            flock(lk, LOCK_UN);
-            close(lk);
-            cr_assert_fail("%s under Wine %s (exit %d); %s%.*s%s%s", exe,
-                           rc == 124 || rc < 0 ? "was killed: it did not finish in time" : "failed",
-                           rc, last ? "the last line it printed was \"" : "it printed nothing",
-                           len, last ? last : "", last ? "\", so the step after it hung or died. " : ". ",
-                           err);
-            return NULL;
-        }
-        if ((f = fopen(cache, "w"))) {
-            fputs(out, f);
+        rc = t_run(runner, argv, out, sizeof out, err, sizeof err, atoi(limit) + 100);
+        for (char *q = err; (q = strchr(q, '\n'));)
+            *q = ' ';               /* one line in the cache */
+        if ((f = fopen(cache, "w"))) {   /* kept even when it failed: the facts before it hold */
+            fprintf(f, "RC %d\n%s\n%s", rc, err, out);
             fclose(f);
         }
     }
     flock(lk, LOCK_UN);
     close(lk);
+    describe(exe, rc, out, err);
+    return out;
+}
+
+const char *wine_output(const char *exe, const char *const args[])
+{
+    const char *out = wine_partial_output(exe, args);
+    if (wine_failure())
+        cr_assert_fail("%s", wine_failure());
     return out;
 }
 
@@ -124,9 +146,10 @@ void wine_contract_case(const char *backend, const char *name)
         args[2] = only;
         args[3] = NULL;
     }
-    const char *out = wine_output("win_contract.exe", args);
-    cr_assert_not_null(out);
+    const char *out = wine_partial_output("win_contract.exe", args);
     snprintf(prefix, sizeof prefix, "CASE %s %s ", backend, name);
+    if (!wine_line(out, prefix, line, sizeof line) && wine_failure())
+        cr_assert_fail("no result for %s on %s: %s", name, backend, wine_failure());
     cr_assert_not_null(wine_line(out, prefix, line, sizeof line),
                        "no result for %s on %s in:\n%s", name, backend, out);
     cr_assert(strncmp(line, "PASS", 4) == 0, "%s on %s under Wine: %s", name, backend, line);
@@ -137,9 +160,12 @@ const char *wine_fact(const char *exe, const char *const args[], const char *nam
 {
     char prefix[96];
     wine_require(exe);
-    const char *out = wine_output(exe, args);
-    cr_assert_not_null(out);
+    /* a fact printed before the program hung or died still holds: the test
+     * judges its values; a fact it never reached fails with how it ended */
+    const char *out = wine_partial_output(exe, args);
     snprintf(prefix, sizeof prefix, "FACT %s ", name);
+    if (!wine_line(out, prefix, line, len) && wine_failure())
+        cr_assert_fail("no FACT %s: %s", name, wine_failure());
     cr_assert_not_null(wine_line(out, prefix, line, len), "no FACT %s in:\n%s", name, out);
     return line;
 }
