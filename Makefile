@@ -40,7 +40,11 @@ AIDS     := $(call ids,$(ACTIVE))
 WINONLY  := $(foreach c,$(ACTIVE),$(if $(filter windows,$(call requires,$(c))),$(call ids,$(c))))
 NIDS     := $(filter-out $(WINONLY),$(AIDS))
 
-CORE_SRC := $(filter-out %_win.c,$(wildcard code/core/*.c))
+# The loop and its backends grouped by model, the libcurl glue, the job runner
+# with its command line, and the server (its main.c is the server program).
+CODE_DIRS := code/loop code/loop/reactor code/loop/proactor code/loop/bridge code/glue code/jobs
+CORE_SRC := $(filter-out %_win.c,$(wildcard $(CODE_DIRS:%=%/*.c))) code/server/server.c
+CODE_H   := $(wildcard $(CODE_DIRS:%=%/*.h) code/server/*.h)
 CORE_OBJ := $(CORE_SRC:%.c=$(OUT)/obj/%.o)
 COMMON_T := $(wildcard tests/common/*.c)
 chobjs    = $(patsubst %.c,$(OUT)/obj/%.o,$(filter-out %/main.c,$(wildcard code/$(1)/*.c)))
@@ -63,22 +67,22 @@ WIN_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -O2 -g $(WIN_STATIC) -D_WIN32_WINN
              -I$(WIN_CURL)/include
 WIN_LIBS  ?= -L$(WIN_CURL)/lib -lcurl -lws2_32 -lcrypt32 -lsecur32 -lbcrypt -ladvapi32 \
              -lnormaliz -static -lpthread
-WIN_LOOP := code/core/loop.c code/core/loop_select.c code/core/loop_poll.c code/core/loop_iocp.c \
-            code/core/loop_thread.c code/core/loop_afd.c code/core/loop_event.c
-WIN_GLUE := $(WIN_LOOP) code/core/curlx.c code/core/job.c
+WIN_LOOP := code/loop/loop.c code/loop/reactor/loop_select.c code/loop/reactor/loop_poll.c code/loop/proactor/loop_iocp.c \
+            code/loop/bridge/loop_thread.c code/loop/bridge/loop_afd.c code/loop/bridge/loop_event.c
+WIN_GLUE := $(WIN_LOOP) code/glue/curlx.c code/jobs/job.c
 WIN_EXES ?= win_quirks win_contract win_iocp win_bridges win_events win_multi ch02 ch03 ch04 ch06 \
             ch07
 win_src_win_quirks   := tests/ch04_poll/win_quirks.c $(WIN_LOOP)
 win_src_win_contract := tests/ch04_poll/win_contract.c tests/common/contract.c $(WIN_GLUE)
 win_src_win_multi    := tests/ch02_multi/win_multi.c $(WIN_GLUE)
-win_src_ch02         := code/ch02_multi/main.c code/ch02_multi/multi.c code/core/cli.c $(WIN_GLUE)
-win_src_ch03         := code/ch03_select/main.c code/core/cli.c $(WIN_GLUE)
-win_src_ch04         := code/ch04_poll/main.c code/core/cli.c $(WIN_GLUE)
+win_src_ch02         := code/ch02_multi/main.c code/ch02_multi/multi.c code/jobs/cli.c $(WIN_GLUE)
+win_src_ch03         := code/ch03_select/main.c code/jobs/cli.c $(WIN_GLUE)
+win_src_ch04         := code/ch04_poll/main.c code/jobs/cli.c $(WIN_GLUE)
 win_src_win_iocp     := tests/ch06_iocp/win_iocp.c $(WIN_GLUE)
-win_src_ch06         := code/ch06_iocp/main.c code/core/cli.c $(WIN_GLUE)
+win_src_ch06         := code/ch06_iocp/main.c code/jobs/cli.c $(WIN_GLUE)
 win_src_win_bridges  := tests/ch07_bridges/win_bridges.c $(WIN_GLUE)
 win_src_win_events   := tests/ch07_bridges/win_events.c $(WIN_GLUE)
-win_src_ch07         := code/ch07_bridges/main.c code/core/cli.c $(WIN_GLUE)
+win_src_ch07         := code/ch07_bridges/main.c code/jobs/cli.c $(WIN_GLUE)
 
 .PHONY: win win-exes win-objs
 win:
@@ -92,7 +96,7 @@ win-exes: $(WIN_EXES:%=$(WIN_OUT)/bin/%.exe)
 win_objs = $(patsubst %.c,$(WIN_OUT)/obj/%.o,$(win_src_$(1)))
 # named here, so make keeps them and rebuilds them when missing (not intermediate)
 win-objs: $(sort $(foreach e,$(WIN_EXES),$(call win_objs,$(e))))
-$(WIN_OUT)/obj/%.o: %.c $(wildcard code/core/*.h tests/common/*.h)
+$(WIN_OUT)/obj/%.o: %.c $(CODE_H) $(wildcard tests/common/*.h)
 	@mkdir -p $(@D); echo "  WINCC   $<"
 	@$(WIN_CC) $(WIN_CFLAGS) -c $< -o $@
 ifneq ($(EX_REPLACE),)
@@ -125,7 +129,7 @@ rel_to_tests = $(shell realpath -m --relative-to=$(OUT)/tests $(1))
 PATHS := -DBIN_REL='"$(call rel_to_tests,$(OUT)/bin)"' -DWIN_BIN_REL='"$(call rel_to_tests,$(WIN_OUT)/bin)"' \
          -DROOT_REL='"$(call rel_to_tests,.)"'
 
-$(OUT)/obj/%.o: %.c $(wildcard code/*/*.h tests/common/*.h)
+$(OUT)/obj/%.o: %.c $(CODE_H) $(wildcard code/*/*.h tests/common/*.h)
 	@mkdir -p $(@D); echo "  CC      $<"
 	@$(CC) $(CFLAGS) $(PATHS) -c $< -o $@
 

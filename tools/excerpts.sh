@@ -1,6 +1,6 @@
 #!/bin/sh
 # Check (or, with --fix, refresh) the code excerpts in chapters.
-# In a chapter:   <!-- excerpt: code/core/loop.c#loop_run -->
+# In a chapter:   <!-- excerpt: code/loop/loop.c#loop_run -->
 #                 ```c
 #                 ...exactly the lines between tag::loop_run and end::loop_run...
 #                 ```

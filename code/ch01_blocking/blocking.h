@@ -4,7 +4,7 @@
  */
 #ifndef BLOCKING_H
 #define BLOCKING_H
-#include "../core/job.h"
+#include "../jobs/job.h"
 /** Run the jobs one after another with curl_easy_perform(). */
 int blocking_run(struct job *jobs, size_t n, const struct job_opts *o);
 #endif

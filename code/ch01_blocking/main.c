@@ -3,7 +3,7 @@
  * Run: make ch01   or   SERVER=http://127.0.0.1:PORT build/native/bin/ch01 -n 4 /delay/300
  * Shows that N transfers take N times as long. Bodies are checked and discarded. */
 #include "blocking.h"
-#include "../core/cli.h"
+#include "../jobs/cli.h"
 
 int main(int argc, char **argv)
 {

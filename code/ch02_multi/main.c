@@ -2,7 +2,7 @@
  * Demo: -n 4 /delay/300 /bytes/65536   (what make ch02 passes; the server is $SERVER)
  * Run: make ch02   or   SERVER=http://127.0.0.1:PORT build/native/bin/ch02 -n 16 /delay/300 */
 #include "multi.h"
-#include "../core/cli.h"
+#include "../jobs/cli.h"
 
 int main(int argc, char **argv)
 {

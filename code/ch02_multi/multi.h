@@ -4,7 +4,7 @@
  */
 #ifndef MULTI_H
 #define MULTI_H
-#include "../core/job.h"
+#include "../jobs/job.h"
 /** Run the jobs concurrently with curl_multi_perform() and curl_multi_poll(). */
 int multi_run(struct job *jobs, size_t n, const struct job_opts *o);
 #endif

@@ -2,7 +2,7 @@
  * Demo: -n 4 /delay/300 /bytes/65536   (what make ch03 passes; the server is $SERVER)
  * Run: make ch03   or   SERVER=... build/native/bin/ch03 [-b select] [--trace] -n 16 /delay/300
  * Descriptors at or above FD_SETSIZE are refused with a clear error. */
-#include "../core/cli.h"
+#include "../jobs/cli.h"
 
 int main(int argc, char **argv)
 {

@@ -3,7 +3,7 @@
  * Run: make ch04   (native poll, then ch04.exe under Wine on WSAPoll)
  *      SERVER=... build/native/bin/ch04 -n 16 /delay/300
  * poll has no FD_SETSIZE wall: any descriptor number is fine. */
-#include "../core/cli.h"
+#include "../jobs/cli.h"
 #ifdef _WIN32
 #include <winsock2.h>
 #define BACKEND "wsapoll"

@@ -3,7 +3,7 @@
  * Requires: linux
  * Demo: -n 4 /delay/300 /bytes/65536   (what make ch05 passes; the server is $SERVER)
  * Run: make ch05   or   SERVER=... build/native/bin/ch05 -n 16 /delay/300 */
-#include "../core/cli.h"
+#include "../jobs/cli.h"
 
 int main(int argc, char **argv)
 {

@@ -4,10 +4,10 @@
  * aborts cleanly when they are returned; the selector policy makes it work.
  * Requires: windows
  * Run: make ch06   (under Wine)   or   ch06.exe http://127.0.0.1:PORT */
-#include "../core/cli.h"
-#include "../core/curlx.h"
-#include "../core/job.h"
-#include "../core/proactor.h"
+#include "../jobs/cli.h"
+#include "../glue/curlx.h"
+#include "../jobs/job.h"
+#include "../loop/proactor/proactor.h"
 
 #include <mswsock.h>
 #include <stdio.h>

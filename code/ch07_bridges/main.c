@@ -5,11 +5,11 @@
  * Requires: windows
  * Run: make ch07   (under Wine: the timings are Wine's, not Windows')
  *      ch07.exe http://127.0.0.1:PORT */
-#include "../core/cli.h"
-#include "../core/curlx.h"
-#include "../core/job.h"
-#include "../core/loop.h"
-#include "../core/proactor.h"
+#include "../jobs/cli.h"
+#include "../glue/curlx.h"
+#include "../jobs/job.h"
+#include "../loop/loop.h"
+#include "../loop/proactor/proactor.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,10 +4,10 @@
  * Requires: uring
  * Run: make ch08   or   SERVER=http://127.0.0.1:PORT build/native/bin/ch08 */
 #include "uring_demo.h"
-#include "../core/cli.h"
-#include "../core/job.h"
-#include "../core/loop.h"
-#include "../core/uring.h"
+#include "../jobs/cli.h"
+#include "../jobs/job.h"
+#include "../loop/loop.h"
+#include "../loop/proactor/uring.h"
 
 #include <stdio.h>
 #include <stdlib.h>

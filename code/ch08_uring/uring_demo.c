@@ -1,9 +1,9 @@
 /* Chapter 8's experiments: io_uring works for its own sockets, and takes
  * libcurl's bytes if it is pointed at libcurl's socket. */
 #include "uring_demo.h"
-#include "../core/curlx.h"
-#include "../core/job.h"
-#include "../core/uring.h"
+#include "../glue/curlx.h"
+#include "../jobs/job.h"
+#include "../loop/proactor/uring.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -12,9 +12,9 @@
  *   runner,backend,total,inflight,ok,failed,wall_ms,rate_per_s,iterations,cpu_ms,rss_kb_per_transfer,note
  * and, for loop and idle, on stderr (counted after the set-up and warm-up):
  *   counts: W waits, H descriptors handed to the kernel (H/W per wait) */
-#include "../core/cli.h"
-#include "../core/curlx.h"
-#include "../core/loop.h"
+#include "../jobs/cli.h"
+#include "../glue/curlx.h"
+#include "../loop/loop.h"
 
 #include <stdio.h>
 #include <stdlib.h>

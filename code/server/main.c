@@ -2,7 +2,7 @@
  * under Wine. Prints its base URL on the first line, runs until SIGINT or
  * SIGTERM, then stops cleanly (exit 0).
  * Usage: server [PORT]     (0 or nothing: any free port) */
-#include "../core/server.h"
+#include "server.h"
 
 #include <pthread.h>
 #include <signal.h>

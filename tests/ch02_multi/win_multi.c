@@ -4,9 +4,9 @@
  * (ioctlsocket FIONBIO 0 fails with WSAEINVAL); a socket without one can.
  * The same question while a select loop waits is the control.
  * Usage: win_multi.exe BASE_URL     Prints "FACT <name> <value>". */
-#include "../../code/core/curlx.h"
-#include "../../code/core/job.h"
-#include "../../code/core/loop.h"
+#include "../../code/glue/curlx.h"
+#include "../../code/jobs/job.h"
+#include "../../code/loop/loop.h"
 
 #include <stdio.h>
 #include <string.h>

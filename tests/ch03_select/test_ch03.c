@@ -1,8 +1,8 @@
 /* Chapter 3's claims: the loop interface, the select backend, and the glue. */
 #include "../common/testutil.h"
 #include "../common/loop_faults.h"
-#include "../../code/core/curlx.h"
-#include "../../code/core/loop.h"
+#include "../../code/glue/curlx.h"
+#include "../../code/loop/loop.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -3,7 +3,7 @@
 #include "../common/testutil.h"
 #include "../common/loop_faults.h"
 #include "../common/wine.h"
-#include "../../code/core/curlx.h"
+#include "../../code/glue/curlx.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * Usage: win_contract.exe BASE_URL REFUSED_PORT BACKEND...
  * Prints "CASE <backend> <case> PASS" or "CASE <backend> <case> FAIL <why>". */
 #include "../common/contract.h"
-#include "../../code/core/loop.h"
+#include "../../code/loop/loop.h"
 
 #include <stdio.h>
 #include <stdlib.h>

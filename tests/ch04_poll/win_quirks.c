@@ -1,8 +1,8 @@
 /* What Winsock really does, printed as facts for the ch04 tests to assert.
  * Usage: win_quirks.exe SERVER_PORT REFUSED_PORT
  * Prints "FACT <name> <value>" lines. Runs under Wine or on Windows. */
-#include "../../code/core/loop.h"
-#include "../../code/core/proactor.h"
+#include "../../code/loop/loop.h"
+#include "../../code/loop/proactor/proactor.h"
 
 #include <stdio.h>
 #include <stdlib.h>

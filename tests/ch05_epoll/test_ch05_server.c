@@ -2,7 +2,7 @@
  * clients that hang up, a stop with replies in flight, a low open-file limit,
  * signals), and Ctrl-C on a chapter program. */
 #include "../common/testutil.h"
-#include "../../code/core/server.h"
+#include "../../code/server/server.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>

@@ -1,9 +1,9 @@
 /* What a completion port really does, printed as facts for the ch06 tests.
  * Usage: win_iocp.exe BASE_URL       Prints "FACT <name> <value>" lines. */
-#include "../../code/core/curlx.h"
-#include "../../code/core/job.h"
-#include "../../code/core/proactor.h"
-#include "../../code/core/iocp_impl.h"
+#include "../../code/glue/curlx.h"
+#include "../../code/jobs/job.h"
+#include "../../code/loop/proactor/proactor.h"
+#include "../../code/loop/proactor/iocp_impl.h"
 
 #include <mswsock.h>
 #include <stdio.h>

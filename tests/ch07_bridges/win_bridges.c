@@ -1,9 +1,9 @@
 /* Facts about AFD poll and the three bridges, printed for the ch07 tests.
  * Usage: win_bridges.exe BASE_URL REFUSED_PORT     Prints "FACT <name> <value>". */
-#include "../../code/core/afd.h"
-#include "../../code/core/job.h"
-#include "../../code/core/loop.h"
-#include "../../code/core/proactor.h"
+#include "../../code/loop/bridge/afd.h"
+#include "../../code/jobs/job.h"
+#include "../../code/loop/loop.h"
+#include "../../code/loop/proactor/proactor.h"
 
 #include <stdint.h>
 #include <stdio.h>

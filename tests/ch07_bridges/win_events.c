@@ -1,8 +1,8 @@
 /* Facts about WSAEventSelect and registered waits, the pieces of the
  * iocp-event bridge, printed for the ch07 tests.
  * Usage: win_events.exe REFUSED_PORT     Prints "FACT <name> <value>". */
-#include "../../code/core/loop.h"
-#include "../../code/core/proactor.h"
+#include "../../code/loop/loop.h"
+#include "../../code/loop/proactor/proactor.h"
 
 #include <stdint.h>
 #include <stdio.h>

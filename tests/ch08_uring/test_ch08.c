@@ -4,8 +4,8 @@
 #include "../common/testutil.h"
 #include "../common/loop_faults.h"
 #include "../../code/ch08_uring/uring_demo.h"
-#include "../../code/core/curlx.h"
-#include "../../code/core/uring.h"
+#include "../../code/glue/curlx.h"
+#include "../../code/loop/proactor/uring.h"
 
 #include <errno.h>
 #include <liburing.h>

@@ -1,6 +1,6 @@
 /* The transfer contract's cases. Each returns 0, or 1 with a reason. */
 #include "contract.h"
-#include "../../code/core/loop.h"
+#include "../../code/loop/loop.h"
 
 #include <stdarg.h>
 #include <stdint.h>

@@ -3,7 +3,7 @@
 #ifndef CONTRACT_H
 #define CONTRACT_H
 
-#include "../../code/core/job.h"
+#include "../../code/jobs/job.h"
 
 struct contract_env {
     const char *base;               /* http://127.0.0.1:PORT of the local server */

@@ -1,7 +1,7 @@
 /* Native test helpers; see testutil.h. */
 #include "testutil.h"
-#include "../../code/core/server.h"
-#include "../../code/core/curlx.h"
+#include "../../code/server/server.h"
+#include "../../code/glue/curlx.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>

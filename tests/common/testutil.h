@@ -6,7 +6,7 @@
 #include <criterion/criterion.h>
 #include <stddef.h>
 #include "contract.h"
-#include "../../code/core/loop.h"
+#include "../../code/loop/loop.h"
 
 extern char t_base[64];                 /* http://127.0.0.1:PORT */
 extern unsigned short t_refused_port;   /* nobody listens there */

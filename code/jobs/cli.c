@@ -1,6 +1,6 @@
 /* The chapter programs' shared command line: parse, check URLs, run, report. */
 #include "cli.h"
-#include "loop.h"
+#include "../loop/loop.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* epoll(7) backend, level-triggered: the kernel keeps the interest set. */
 #ifdef __linux__
-#include "loop_impl.h"
+#include "../loop_impl.h"
 
 #include <errno.h>
 #include <stdlib.h>

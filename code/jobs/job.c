@@ -1,7 +1,7 @@
 /* A transfer's set-up and its result, and the one loop runner every reactor shares. */
 #include "job.h"
-#include "curlx.h"
-#include "pattern.h"
+#include "../glue/curlx.h"
+#include "../server/pattern.h"
 
 #include <signal.h>
 #include <string.h>

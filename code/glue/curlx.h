@@ -10,7 +10,7 @@
 #ifndef CURLX_H
 #define CURLX_H
 
-#include "loop.h"
+#include "../loop/loop.h"
 #include <curl/curl.h>
 #include <stddef.h>
 

@@ -6,7 +6,7 @@
 #define URING_IMPL_H
 #if defined(LOOP_HAVE_URING) || defined(DOXYGEN)
 
-#include "loop_impl.h"
+#include "../loop_impl.h"
 #include <liburing.h>
 
 /** user_data of a CQE: 0 = an internal request (update, remove), low bit 1 = a

@@ -11,7 +11,7 @@
  */
 #ifdef _WIN32
 #include "afd.h"
-#include "iocp_impl.h"
+#include "../proactor/iocp_impl.h"
 #include "rearm.h"
 
 #include <stdint.h>

@@ -8,8 +8,8 @@
  * and the state is freed only when the poll's own CQE (-ECANCELED) arrives.
  */
 #ifdef LOOP_HAVE_URING
-#include "rearm.h"
-#include "uring_impl.h"
+#include "../bridge/rearm.h"
+#include "../proactor/uring_impl.h"
 
 #include <errno.h>
 #include <poll.h>

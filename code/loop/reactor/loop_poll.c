@@ -1,5 +1,5 @@
 /* poll(2) backend; on Windows the same code runs on WSAPoll. */
-#include "loop_impl.h"
+#include "../loop_impl.h"
 
 #include <errno.h>
 #include <stdlib.h>

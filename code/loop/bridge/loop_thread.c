@@ -10,8 +10,8 @@
  * socket pair wakes the helper when the interest set changes.
  */
 #ifdef _WIN32
-#include "iocp_impl.h"
-#include "proactor.h"
+#include "../proactor/iocp_impl.h"
+#include "../proactor/proactor.h"
 
 #include <stdlib.h>
 #include <string.h>

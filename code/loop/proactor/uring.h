@@ -10,7 +10,7 @@
 #define URING_H
 #if defined(LOOP_HAVE_URING) || defined(DOXYGEN)
 
-#include "loop.h"
+#include "../loop.h"
 #include <stddef.h>
 #include <sys/socket.h>
 

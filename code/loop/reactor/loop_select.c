@@ -1,5 +1,5 @@
 /* select(2) backend: fd_sets of interest, copied for every wait. */
-#include "loop_impl.h"
+#include "../loop_impl.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -22,7 +22,7 @@
  * is still open (the dead-fd rule of loop.h).
  */
 #ifdef _WIN32
-#include "iocp_impl.h"
+#include "../proactor/iocp_impl.h"
 #include "rearm.h"
 
 #include <stdlib.h>

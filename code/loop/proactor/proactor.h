@@ -15,7 +15,7 @@
 #define PROACTOR_H
 #if defined(_WIN32) || defined(DOXYGEN)
 
-#include "loop.h"
+#include "../loop.h"
 #include <winsock2.h>
 #include <ws2tcpip.h>
 

@@ -7,7 +7,7 @@
 #define IOCP_IMPL_H
 #if defined(_WIN32) || defined(DOXYGEN)
 
-#include "loop_impl.h"
+#include "../loop_impl.h"
 #include <mswsock.h>
 
 /** @name Completion keys: who queued a completion. */
