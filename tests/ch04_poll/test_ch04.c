@@ -149,7 +149,7 @@ FACT_TEST(win_quirks_runs_every_step_to_its_end)
 Test(ch04_poll, win_contract_runs_every_case_to_its_end, .init = tsrv_up, .fini = tsrv_down,
      .timeout = 700)
 {
-    wine_contract_case("select", "bytes_and_status_are_right");
+    wine_contract_case("select", "contract_bytes_and_status_are_right");
     cr_expect_null(wine_failure(), "%s", wine_failure());
 }
 

@@ -79,7 +79,9 @@ const char *wine_partial_output(const char *exe, const char *const args[])
     FILE *f = fopen(cache, "r");
     err[0] = '\0';
     if (f) {                       /* "RC n" and its stderr line, then what it printed */
-        if (fscanf(f, "RC %d\n", &rc) != 1 || !fgets(err, sizeof err, f))
+        char head[32];             /* line by line: fscanf's "\n" would eat an empty stderr line */
+        if (!fgets(head, sizeof head, f) || sscanf(head, "RC %d", &rc) != 1 ||
+            !fgets(err, sizeof err, f))
             rc = -2;
         err[strcspn(err, "\n")] = '\0';
         size_t n = fread(out, 1, sizeof out - 1, f);
