@@ -25,8 +25,9 @@ typedef void (*curlx_trace_cb)(const char *event, void *arg);
 #define CURLX_FORCE 1u
 /** curl_cffi 0.5.x's mistake, for chapter 6: its socket callback was declared
  *  void, so a refused add_reader was printed ("Exception ignored") and libcurl
- *  was told 0, success. With this flag the glue does the same: it reports each
- *  refusal to the trace callback as "ignored: ..." and returns 0. */
+ *  read back an undefined value, in practice not -1, so it carried on. With
+ *  this flag the glue does the same, defined: it reports each refusal to the
+ *  trace callback as "ignored: ..." and returns 0. */
 #define CURLX_VOID_CALLBACK 2u
 /** curl_cffi 0.5.x also called socket_action(CURL_SOCKET_TIMEOUT) every
  *  second, whatever libcurl's timer said; this flag adds that tick. */
