@@ -54,8 +54,9 @@ void loop_free(loop_t *loop);
  *  An fd that is not open, or a regular file or a directory (always ready to
  *  poll, refused by epoll), is refused with #LOOP_EINVAL on every backend.
  *
- *  The dead-fd rule, on every backend: a watched fd found invalid (closed while
- *  still watched, which is the caller's bug) is reported once as readable and
+ *  The dead-fd rule, on every backend whose kernel reports it (see below): a
+ *  watched fd found invalid (closed while still watched, which is the
+ *  caller's bug) is reported once as readable and
  *  writable, so its callbacks run and meet the error themselves, and then the
  *  loop forgets it; the other watches go on. A backend finds it when its kernel
  *  says so: select (EBADF, WSAENOTSOCK), poll and WSAPoll (POLLNVAL), epoll
