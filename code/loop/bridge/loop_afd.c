@@ -221,7 +221,7 @@ static int update(loop_t *loop, struct afd *a)
         struct asock *k = REARM_ENTRY(r, struct asock);
         if (k->armed) {
             if ((k->gone || k->closed || (k->want & ~k->armed)) && !k->cancelling) {
-                a->api.cancel(a->afd, &k->iosb, &c);   /* its completion re-marks it */
+                a->api.cancel(a->afd, &k->iosb, &c);   /* then wait for its completion */
                 k->cancelling = 1;
             }
         } else if (k->gone || k->closed) {
