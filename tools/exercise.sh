@@ -31,13 +31,12 @@ LIMIT_STARTER=${LIMIT_STARTER:-10}; LIMIT_NATIVE=${LIMIT_NATIVE:-20}; LIMIT_WINE
 over() {   # over SECONDS LIMIT: true when the round took longer
     awk -v s="$1" -v l="$2" 'BEGIN { exit !(s > l) }'
 }
-# Every round over its aim is printed. Only a native round over LIMIT_NATIVE fails
-# --verify: measured on a loaded 2-core machine, native rounds stay far below it,
-# while a starter's build and Wine's shared lock move the others by many seconds.
+# Every round over its limit fails --verify. Measured with two make test runs at once
+# on 2 cores (docs/figures/make-test-runs.txt): native starters 0.7-5.9 s, other native
+# rounds up to 6.8 s, Wine rounds up to 28.4 s once ch07 checks only its own backend.
 aim() {   # aim SECONDS LIMIT WHAT
     over "$1" "$2" || return 0
-    slow="$slow $3 $1 s > $2 s;"
-    [ "$wine" = 0 ] && over "$1" "$LIMIT_NATIVE" && overrun="$overrun $3 $1 s > $LIMIT_NATIVE s;"
+    overrun="$overrun $3 $1 s > $2 s;"
     return 0
 }
 verdict() {   # verdict WANT_FAIL: the word for this round's outcome
@@ -74,7 +73,7 @@ verify() {
         id=$(basename "$d" | cut -d_ -f1)
         limit=$LIMIT_NATIVE; starter_limit=$LIMIT_STARTER; wine=0
         grep -q '^WINDOWS=1' "$d/exercise.conf" && { limit=$LIMIT_WINE; starter_limit=$LIMIT_WINE; wine=1; }
-        slow=""; overrun=""
+        overrun=""
         "$0" "$id" prepare > /dev/null 2>&1   # the first build is not a round: a learner's
         round "$id" starter                   # rounds rebuild one file
         line="exercise $id: starter $(verdict 1) ${round_s} s"
@@ -111,8 +110,7 @@ verify() {
         done
         [ "$n" -gt 0 ] || { echo "exercise $id: no wrong answers in ${d}wrong/"; rc=1; }
         echo "$line, $nfail of $n wrong answers fail${times:+ ($times)}"
-        [ -z "$slow" ] || echo "exercise $id: over the aim ($LIMIT_STARTER s for a native starter, $LIMIT_NATIVE s native, $LIMIT_WINE s under Wine):$slow"
-        [ -z "$overrun" ] || { echo "exercise $id: too slow:$overrun"; rc=1; }
+        [ -z "$overrun" ] || { echo "exercise $id: too slow ($LIMIT_STARTER s for a native starter, $LIMIT_NATIVE s native, $LIMIT_WINE s under Wine):$overrun"; rc=1; }
     done
     return $rc
 }
@@ -123,7 +121,7 @@ mode="${2:-work}"
 dir=$(ls -d exercises/"$id"_*/ 2>/dev/null | head -1)
 [ -n "$dir" ] || { echo "exercise: no exercise for $id (see exercises/)"; exit 2; }
 slug=$(basename "$dir")
-WINDOWS=0; WIN_EXES=""
+WINDOWS=0; WIN_EXES=""; WINE_ONLY=""
 . "$dir/exercise.conf"
 base=$(basename "$FILE")
 variant="ex-$id"
@@ -194,7 +192,9 @@ fi
 [ "$mode" = prepare ] && exit 0
 rm -rf "$out/win/results"
 # shorter limits than the full suite's: a wrong answer that stalls fails in seconds
-WINE_TIMEOUT=30 CONTRACT_JOB_MS=2000 "$out/tests/test-$id" --filter "$TESTS" -j2 --verbose > "$log" 2>&1
+# and a Windows program runs only the backend the exercise is about (WINE_ONLY)
+WINE_TIMEOUT=30 CONTRACT_JOB_MS=2000 WINE_CONTRACT_BACKENDS="$WINE_ONLY" WIN_BRIDGES_ONLY="$WINE_ONLY" \
+    "$out/tests/test-$id" --filter "$TESTS" -j2 --verbose > "$log" 2>&1
 syn=$(grep 'Synthesis:' "$log" | tail -1)
 tested=$(echo "$syn" | sed -n 's/.*Tested: \([0-9]*\).*/\1/p')
 pass=$(echo "$syn" | sed -n 's/.*Passing: \([0-9]*\).*/\1/p')
