@@ -7,7 +7,27 @@ ids       = $(foreach c,$(1),$(firstword $(subst _, ,$(c))))
 IDS      := $(call ids,$(CHAPTERS))
 slug      = $(filter $(1)_%,$(CHAPTERS))
 
-VARIANT  ?= native
+# LIBCURL=8: build, test and bench against libcurl 8.14.1, which tools/curl8.sh
+# builds once from Debian's bookworm-backports source into the cache; its builds
+# go to build/curl8 and build/curl8-asan. Empty (the default): the system's libcurl.
+LIBCURL  ?=
+ifeq ($(LIBCURL),8)
+CURL8    := $(shell tools/curl8.sh)
+ifeq ($(CURL8),)
+$(error LIBCURL=8: tools/curl8.sh could not build libcurl 8.14.1 (its message is above))
+endif
+PKGCONF  := PKG_CONFIG_PATH='$(CURL8)/lib/pkgconfig' pkg-config
+CURL_RUN := -Wl,-rpath,'$(CURL8)/lib'
+NATIVE_V := curl8
+ASAN_V   := curl8-asan
+else ifneq ($(LIBCURL),)
+$(error LIBCURL is 8 (libcurl 8.14.1, built once into the cache) or empty (the system's libcurl), not "$(LIBCURL)")
+else
+PKGCONF  := pkg-config
+NATIVE_V := native
+ASAN_V   := asan
+endif
+VARIANT  ?= $(NATIVE_V)
 OUT      := build/$(VARIANT)
 # An exercise build (tools/exercise.sh) compiles EX_WITH in place of EX_REPLACE.
 EX_REPLACE ?=
@@ -16,8 +36,8 @@ CC       ?= cc
 PKGS     := libcurl libmicrohttpd libuv
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 CFLAGS   := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O2 \
-            $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(if $(filter %asan,$(VARIANT)),$(SAN) -O1 -DSANITIZED)
-LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+            $(shell $(PKGCONF) --cflags $(PKGS) 2>/dev/null) $(if $(filter %asan,$(VARIANT)),$(SAN) -O1 -DSANITIZED)
+LDLIBS   := $(shell $(PKGCONF) --libs $(PKGS) 2>/dev/null) $(CURL_RUN) -lpthread
 ifeq ($(shell pkg-config --exists liburing 2>/dev/null && echo yes),yes)
 CFLAGS   += -DLOOP_HAVE_URING $(shell pkg-config --cflags liburing)
 LDLIBS   += $(shell pkg-config --libs liburing)
@@ -60,7 +80,7 @@ deps:
 
 # ---- Windows programs: mingw-w64 against the cached static libcurl, run under Wine
 WIN_CC   ?= x86_64-w64-mingw32-gcc
-WIN_OUT  := $(if $(filter native asan,$(VARIANT)),build/win,$(OUT)/win)
+WIN_OUT  := $(if $(filter native asan curl8 curl8-asan,$(VARIANT)),build/win,$(OUT)/win)
 HAVE_WIN := $(shell command -v $(WIN_CC) >/dev/null 2>&1 && command -v wine >/dev/null 2>&1 && echo yes)
 WIN_STATIC ?= -DCURL_STATICLIB
 WIN_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -O2 -g $(WIN_STATIC) -D_WIN32_WINNT=0x0600 \
@@ -179,8 +199,14 @@ docs: deps
 	@tools/docs-check.sh
 
 # Everything: tests, then excerpts and docs, then the native tests again under ASan+UBSan.
+# With LIBCURL=8, the suites only (native and ASan): the checks of the text and the
+# exercises are about the project's files, and run on the default libcurl.
 test: build
-	@$(MAKE) --no-print-directory VARIANT=asan progs $(filter-out $(WINONLY:%=build/asan/tests/test-%),$(TESTS:build/native/%=build/asan/%))
+	@$(MAKE) --no-print-directory VARIANT=$(ASAN_V) progs $(filter-out $(WINONLY:%=build/$(ASAN_V)/tests/test-%),$(TESTS:build/$(NATIVE_V)/%=build/$(ASAN_V)/%))
+ifeq ($(LIBCURL),8)
+	@echo "libcurl $$($(PKGCONF) --modversion libcurl) from $(CURL8)"
+	@tools/run-tests.sh --variants $(NATIVE_V),$(ASAN_V) --only-native "$(WINONLY)" $(AIDS)
+else
 	@tools/run-tests.sh --variants native,asan --only-native "$(WINONLY)" \
 	    --check "runner=tools/runner-selftest.sh" \
 	    --check "excerpts=$(MAKE) --no-print-directory excerpts" \
@@ -189,12 +215,13 @@ test: build
 	    --check "moved-tree=tools/moved-tree.sh" \
 	    --check "exercises=tools/exercise.sh --verify" \
 	    --check "docs=$(MAKE) --no-print-directory docs" $(AIDS)
+endif
 
 # ---- benchmarks: not tests. QUICK=1 for small counts.
 bench: deps
 	@tools/bootstrap.sh bench
 	@$(MAKE) --no-print-directory progs
-	@QUICK=$(QUICK) tools/bench.sh
+	@QUICK=$(QUICK) BENCH_BIN=build/$(NATIVE_V)/bin BENCH_OUT=build/bench$(if $(LIBCURL),-curl$(LIBCURL)) tools/bench.sh
 
 # Exercises: make exercise-ch03 checks your exercises/ch03_*/work copy
 # (SOLUTION=1: the reference, which is the project's own code).

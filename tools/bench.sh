@@ -5,8 +5,8 @@
 set -u
 cd "$(dirname "$0")/.."
 QUICK="${QUICK:-0}"
-bin=build/native/bin
-out=build/bench
+bin=${BENCH_BIN:-build/native/bin}       # make bench LIBCURL=8: build/curl8/bin
+out=${BENCH_OUT:-build/bench}             # and build/bench-curl8
 mkdir -p "$out"
 csv="$out/results.csv"
 say() { printf '%s\n' "$*" >&2; }

@@ -14,11 +14,25 @@ pc()   { pkg-config --modversion "$1" 2>/dev/null; }
 echo "doctor: $(uname -sr), $(nproc 2>/dev/null || echo '?') cores, open-file limit $(ulimit -n)"
 echo "chapters 1-5 (native)"
 for t in cc make pkg-config; do have $t && ok "$t" "" || bad "$t" "(apt-get install gcc make pkg-config)"; done
-v=$(pc libcurl) && ok "libcurl" "$v" || bad "libcurl" "(apt-get install libcurl4-openssl-dev)"
+v=$(pc libcurl) && ok "libcurl (the default)" "$v" || bad "libcurl" "(apt-get install libcurl4-openssl-dev)"
+home="${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}"
+cache8="${CURL8_CACHE:-${XDG_CACHE_HOME:-$home/.cache}/iocp-tutorial}"
+c8=$(ls -d "$cache8"/curl-8.14.1-*-native 2>/dev/null | head -1)
+[ -n "$c8" ] && [ -f "$c8/.built" ] &&
+    ok "libcurl 8.14.1 (LIBCURL=8, cached)" "$c8" ||
+    soft "libcurl 8.14.1 (LIBCURL=8)" "built by the first make ... LIBCURL=8, about 2 minutes (tools/curl8.sh)"
 v=$(pc criterion) && ok "Criterion" "$v" || bad "Criterion" "(apt-get install libcriterion-dev)"
 v=$(pc libmicrohttpd) && ok "libmicrohttpd" "$v" || bad "libmicrohttpd" "(apt-get install libmicrohttpd-dev)"
 have doxygen && ok "doxygen" "$(doxygen --version)" || bad "doxygen" "(apt-get install doxygen)"
 have dot && ok "graphviz" "" || bad "graphviz" "(apt-get install graphviz)"
+c=$(command -v chromium || command -v chromium-browser || true)
+[ -n "$c" ] && ok "Chromium (make docs site check)" "$c" ||
+    bad "Chromium (make docs site check)" "(apt-get install chromium)"
+have npm && ok "npm (make docs, once)" "$(npm --version 2>/dev/null)" ||
+    bad "npm (make docs, once)" "(apt-get install nodejs npm)"
+[ -d tools/docs-check/node_modules/playwright-core ] &&
+    ok "playwright-core" "tools/docs-check/node_modules" ||
+    soft "playwright-core" "fetched from the npm registry by the first make docs"
 [ "$(uname -s)" = Linux ] && ok "epoll (chapter 5)" "" || soft "epoll (chapter 5)" "Linux only: chapter 5 is skipped"
 [ "$(ulimit -n)" -ge 10064 ] 2>/dev/null && ok "fd limit for 10,000 descriptors" "" ||
     soft "fd limit for 10,000 descriptors" "(ulimit -n is $(ulimit -n); the 10k test uses what it can)"

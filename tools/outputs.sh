@@ -13,7 +13,7 @@
 # 0. Each line of the indented block after the comment, in order, must match a
 # line of its output: any number stands for any number, PORT for a port, runs
 # of spaces for any spaces, and "…" for anything. Lines that start with
-# "make ", "SERVER=" or "build/" are the commands themselves; a line that
+# "make ", "SERVER=", "build/" or "tools/" are the commands themselves; a line that
 # starts with "…" only says lines were left out. With no block after the
 # comment, the command must just succeed and print something.
 # A command whose output starts with "skip:" (a chapter this machine cannot
@@ -39,7 +39,7 @@ expected() {
         { started = 1 }
         started && !/^    / && !/^$/ { exit }
         started && /^    / { l = substr($0, 5); sub(/^ +/, "", l); sub(/ +$/, "", l)
-                             if (l ~ /^(make |SERVER=|build\/)/ || index(l, e) == 1 || l == "") next
+                             if (l ~ /^(make |SERVER=|build\/|tools\/)/ || index(l, e) == 1 || l == "") next
                              print l }' "$1"
 }
 

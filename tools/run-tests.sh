@@ -69,7 +69,7 @@ table=""; total_pass=0; total_fail=0; total_skip=0; rc=0
 
 for v in $(echo "$variants" | tr , ' '); do
     for id in "$@"; do
-        case " $only_native " in *" $id "*) [ "$v" = native ] || continue ;; esac
+        case " $only_native " in *" $id "*) [ "$v" = "${variants%%,*}" ] || continue ;; esac
         t="${RUN_TESTS_BUILD:-build}/$v/tests/test-$id"
         if [ ! -x "$t" ]; then
             echo "run-tests: $t is not built" >&2; rc=1

@@ -225,6 +225,9 @@ static void on_done(CURL *e, CURLcode rc, void *arg)
         loop_stop(l->f->loop);            /* the held ones are still watched */
 }
 
+/* Ends the one wait that applies the set-up's last changes. */
+static void settle_stop(loop_t *loop, void *arg) { (void)arg; loop_stop(loop); }
+
 static int run_loop(struct feed *f, const char *backend)
 {
     char err[400];
@@ -244,6 +247,13 @@ static int run_loop(struct feed *f, const char *backend)
         for (long i = 0; i < f->hold; i++)
             curlx_add(l.cx, f->held[i] = held_for(f, i));
         if (loop_run(loop) == 0 && f->held_lost == 0) {
+            /* The last requests' changes of interest (OUT to IN) are still queued in
+             * backends that apply them at the next wait (epoll, io_uring): one wait
+             * that returns at once applies them, so the set-up's 5,000 are not
+             * counted in the run (without it, 1,000 held put 1,000 in the count,
+             * on libcurl 7.88.1 and 8.14.1 alike). */
+            loop_call_later(loop, 0, settle_stop, NULL);
+            loop_run(loop);
             loop_stats(loop, &st);
             clock_start(f);
         }

@@ -32,25 +32,52 @@ static long number(const char *s, long min, long max)
     return (s && *s && !*end && v >= min && v <= max) ? v : -1;
 }
 
+/* $SERVER as a base for paths: http(s)://host[:port], no trailing '/'. NULL
+ * when it is fine, or what is wrong with it. */
+static const char *server_fault(const char *base)
+{
+    if (strncmp(base, "http://", 7) != 0 && strncmp(base, "https://", 8) != 0)
+        return "it has no http:// or https:// in front";
+    const char *host = strstr(base, "://") + 3;
+    if (!*host)
+        return "it names no host";
+    if (base[strlen(base) - 1] == '/')
+        return "it ends with '/', so every path would start with '//' (and answer 404)";
+    if (strchr(host, '/'))
+        return "it has a path; give only http://HOST:PORT";
+    return NULL;
+}
+
 /* A URL libcurl's own parser accepts, or an error naming the URL. */
 static char *checked_url(const char *prog, const char *arg)
 {
     char *url;
     if (arg[0] == '/') {
-        const char *base = getenv("SERVER");
+        const char *base = getenv("SERVER"), *fault;
         if (!base || !*base) {
             fprintf(stderr, "%s: '%s' needs $SERVER (e.g. http://127.0.0.1:8080)\n", prog, arg);
+            return NULL;
+        }
+        if ((fault = server_fault(base))) {
+            fprintf(stderr, "%s: SERVER='%s' is not a server's address: %s (the URL would be "
+                    "'%s%s'; e.g. SERVER=http://127.0.0.1:8080)\n", prog, base, fault, base, arg);
             return NULL;
         }
         url = malloc(strlen(base) + strlen(arg) + 1);
         if (url)
             strcat(strcpy(url, base), arg);
+    } else if (!strstr(arg, "://")) {
+        fprintf(stderr, "%s: bad URL '%s': neither a URL (http://...) nor a path on $SERVER "
+                "(a path starts with '/': '/%s')\n", prog, arg, arg);
+        return NULL;
     } else {
         url = strdup(arg);
     }
     CURLU *u = curl_url();
     char *scheme = NULL;
-    CURLUcode uc = url && u ? curl_url_set(u, CURLUPART_URL, url, 0) : CURLUE_OUT_OF_MEMORY;
+    /* any scheme parses, so the check below names it whatever this libcurl was built with */
+    CURLUcode uc = url && u ? curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME)
+                            : CURLUE_OUT_OF_MEMORY;
     if (uc == CURLUE_OK)
         uc = curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
     curl_url_cleanup(u);

@@ -118,6 +118,37 @@ Test(ch01_blocking, wrong_options_and_urls_exit_2_naming_them)
     }
 }
 
+/* A SERVER a reader mistypes (issue: silent 404s, "Bad scheme") is refused with a
+ * message that names SERVER and the URL it would have made; so is a path without '/'. */
+Test(ch01_blocking, a_bad_server_or_path_exits_2_naming_it)
+{
+    static const struct { const char *server, *arg, *says; } cases[] = {
+        {"127.0.0.1:8080", "/bytes/10", "SERVER='127.0.0.1:8080' is not a server's address: it "
+                                        "has no http:// or https:// in front (the URL would be "
+                                        "'127.0.0.1:8080/bytes/10'"},
+        {"http://127.0.0.1:8080/", "/bytes/10", "it ends with '/', so every path would start "
+                                                "with '//' (and answer 404) (the URL would be "
+                                                "'http://127.0.0.1:8080//bytes/10'"},
+        {"http://127.0.0.1:8080/x", "/bytes/10", "SERVER='http://127.0.0.1:8080/x' is not a "
+                                                 "server's address: it has a path"},
+        {"http://", "/bytes/10", "it names no host"},
+        {NULL, "bytes/10", "bad URL 'bytes/10': neither a URL (http://...) nor a path on "
+                           "$SERVER (a path starts with '/': '/bytes/10')"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char out[4096], err[4096];
+        const char *args[] = {cases[k].arg, NULL};
+        setenv("SERVER", cases[k].server ? cases[k].server : t_base, 1);
+        int rc = t_run("ch01", args, out, sizeof out, err, sizeof err, 10);
+        cr_expect_eq(rc, 2, "SERVER=%s %s: exit %d", cases[k].server, cases[k].arg, rc);
+        cr_expect(strstr(err, cases[k].says) != NULL, "SERVER=%s %s: stderr: %s",
+                  cases[k].server, cases[k].arg, err);
+        cr_expect_eq(out[0], '\0', "SERVER=%s %s ran something: %s", cases[k].server,
+                     cases[k].arg, out);
+    }
+    setenv("SERVER", t_base, 1);
+}
+
 static size_t keep(char *d, size_t s, size_t n, void *buf)
 {
     strncat(buf, d, s * n < 200 ? s * n : 200);
@@ -144,7 +175,7 @@ Test(ch01_blocking, the_server_answers_bad_routes_and_parameters_with_a_4xx_mess
             curl_easy_setopt(e, CURLOPT_POSTFIELDS, cases[i].post);
         curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 5000L);   /* no reply at all is a failure */
         curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, keep);
-        curl_easy_setopt(e, CURLOPT_WRITEDATA, body);
+        curl_easy_setopt(e, CURLOPT_WRITEDATA, (void *)body);   /* libcurl 8 checks the type */
         CURLcode rc = curl_easy_perform(e);
         cr_expect_eq(rc, CURLE_OK, "%s: %s", cases[i].path, curl_easy_strerror(rc));
         curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);

@@ -324,13 +324,19 @@ static curlx_t *traced_transfer(loop_t *loop, const char *path, long timeout_ms,
     return cx;
 }
 
+/* One transfer whose reply takes 50 ms: timer 0 first, then OUT (connecting), IN
+ * (waiting for the reply), REMOVE, and no timer left at the end (the last timer
+ * request is -1). libcurl 7.88.1 asks "timer 199" after OUT and deletes it after
+ * REMOVE; 8.14.1 deletes it after OUT. A reply that is already there when the
+ * request has gone may be read by 8.14.1 in the same call, with no IN asked:
+ * a race, so the reply here is delayed. */
 Test(ch03_select, one_transfer_asks_timer_out_in_remove, .init = tsrv_up,
      .fini = tsrv_down, .timeout = 30)
 {
     char want[64];
     CURLcode result = CURLE_FAILED_INIT;
     loop_t *loop = loop_new("select");
-    curlx_t *cx = traced_transfer(loop, "/bytes/10", 0, &result);
+    curlx_t *cx = traced_transfer(loop, "/delay/50", 0, &result);
     loop_run(loop);
     cr_assert_eq(result, CURLE_OK);
     long fd = -1;
@@ -340,8 +346,11 @@ Test(ch03_select, one_transfer_asks_timer_out_in_remove, .init = tsrv_up,
     snprintf(want, sizeof want, "socket %ld REMOVE\n", fd);
     const char *rm = in ? strstr(in, want) : NULL;
     cr_expect(in && rm, "expected OUT, IN, REMOVE for fd %ld in:\n%s", fd, trace_buf);
-    cr_expect(rm && strstr(rm, "timer -1\n"), "the timer is deleted (-1) at the end:\n%s",
-              trace_buf);
+    const char *last = NULL;
+    for (const char *p = trace_buf; (p = strstr(p, "timer ")); p++)
+        last = p;
+    cr_expect(last && strncmp(last, "timer -1\n", 9) == 0,
+              "the last timer request deletes the timer (-1):\n%s", trace_buf);
     cr_expect(strncmp(trace_buf, "timer 0\n", 8) == 0, "the first request is a 0 ms timer:\n%s",
               trace_buf);
     curlx_free(cx);

@@ -197,10 +197,11 @@ Test(ch09_measuring, a_held_transfer_that_ends_early_is_reported)
 
 /* Chapter 5's model with libcurl in it: 5,000 connections wait while 200
  * busy transfers run one at a time. poll hands the kernel all of them at every
- * wait; epoll only what libcurl changed (a busy socket's IN, OUT, REMOVE: a
- * few per transfer), so fewer in the whole run than poll in one wait. The
- * set-up (5,000 connects, each one ADD) is not counted. Counts, not the CPU
- * ratio: that depends on the machine and its load, and is make bench's. */
+ * wait; epoll only what libcurl changed (a busy socket's OUT, IN, REMOVE: at
+ * most three per transfer, fewer once changes made between two waits merge),
+ * so fewer in the whole run than poll in one wait. The set-up (5,000 connects,
+ * each an ADD, then a change to IN) is not counted. Counts, not the CPU ratio:
+ * that depends on the machine and its load, and is make bench's. */
 Test(ch09_measuring, with_5000_connections_held_poll_hands_the_kernel_all_at_every_wait,
      .timeout = 120)
 {
@@ -220,6 +221,7 @@ Test(ch09_measuring, with_5000_connections_held_poll_hands_the_kernel_all_at_eve
     }
     cr_expect_geq(c[0].handed, c[0].waits * 5000, "poll: %llu descriptors in %llu waits (want "
                   "at least the 5,000 held at each)", c[0].handed, c[0].waits);
-    cr_expect_lt(c[1].handed, 5000, "epoll: %llu descriptors in %llu waits (want fewer in the "
-                 "whole run than poll hands the kernel at each wait)", c[1].handed, c[1].waits);
+    cr_expect_leq(c[1].handed, 3 * 200, "epoll: %llu descriptors in %llu waits (want at most "
+                  "three per busy transfer, fewer in the whole run than poll hands the kernel "
+                  "at each wait)", c[1].handed, c[1].waits);
 }

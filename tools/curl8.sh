@@ -1,0 +1,90 @@
+#!/bin/sh
+# Build today's libcurl (8.14.1, from Debian's bookworm-backports source package)
+# for this machine, once, into a cache outside the clone, beside Debian 12's own
+# libcurl 7.88.1, which stays the default. Used by make ... LIBCURL=8.
+# Prints the install prefix on stdout; progress goes to stderr.
+#
+# apt is asked through a private state directory in the cache (its own sources
+# list with one deb-src line for bookworm-backports, its own package lists), so
+# the machine's apt sources, and so tools/win-curl.sh's choice of version, are
+# not changed. The archive's signature is checked against the keys apt trusts.
+set -eu
+
+suite=bookworm-backports
+want="${CURL8_VERSION:-8.14.1}"
+home="${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}"
+cache="${CURL8_CACHE:-${XDG_CACHE_HOME:-$home/.cache}/iocp-tutorial}"
+mkdir -p "$cache"
+say() { echo "curl8: $*" >&2; }
+
+# the prefix of a finished build: the cheap path, taken by every make call after the first
+for p in "$cache"/curl-"$want"-*-native; do
+    [ -f "$p/.built" ] && { echo "$p"; exit 0; }
+done
+
+for t in apt-get dpkg-source cc make pkg-config; do
+    command -v "$t" >/dev/null 2>&1 ||
+        { say "needs $t (as root: apt-get install dpkg-dev build-essential pkg-config)"; exit 1; }
+done
+
+apt_dir="$cache/apt-$suite"
+mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
+echo "deb-src http://deb.debian.org/debian $suite main" > "$apt_dir/sources.list"
+private_apt() {   # private_apt apt-get|apt-cache ARGS...
+    tool="$1"; shift
+    "$tool" -o Dir::Etc::SourceList="$apt_dir/sources.list" -o Dir::Etc::SourceParts=/dev/null \
+        -o Dir::State::Lists="$apt_dir/lists" -o Dir::Cache="$apt_dir/cache" \
+        -o Debug::NoLocking=1 -o APT::Sandbox::User="$(id -un)" "$@"
+}
+say "asking $suite for curl's source package (private apt state in $apt_dir)"
+private_apt apt-get update -qq >"$apt_dir/update.log" 2>&1 ||
+    { say "apt-get update for $suite failed, see $apt_dir/update.log"; exit 1; }
+ver=$(private_apt apt-cache showsrc curl 2>/dev/null | sed -n 's/^Version: //p' | grep "^$want-" | sort -V | tail -1)
+[ -n "$ver" ] || { say "$suite has no curl $want source package (it has: $(private_apt apt-cache showsrc curl 2>/dev/null | sed -n 's/^Version: //p' | tr '\n' ' '))"; exit 1; }
+
+prefix="$cache/curl-$ver-native"
+work="$cache/src8-$ver"
+rm -rf "$work" "$prefix"; mkdir -p "$work"
+# The upstream tarball the package is built from, checked against the SHA-256 in the
+# suite's Sources index (which apt checked against the archive's signed InRelease).
+# Only the tarball: the archive's mirror may lack the Debian revision's .dsc, and
+# Debian's patches are packaging, not the transfer code the chapters are about.
+orig="curl_$want.orig.tar.gz"
+record=$(private_apt apt-cache showsrc curl 2>/dev/null |
+         awk -v v="$ver" '/^Package: / { keep = 0 } $0 == "Version: " v { keep = 1 } keep')
+sum=$(echo "$record" | awk -v f="$orig" '/^Checksums-Sha256:/ { on = 1; next } /^[^ ]/ { on = 0 }
+                                        on && $3 == f { print $1; exit }')
+dir=$(echo "$record" | sed -n 's/^Directory: //p' | head -1)
+[ -n "$sum" ] && [ -n "$dir" ] || { say "the Sources index gives no checksum or directory for $orig"; exit 1; }
+url="http://deb.debian.org/debian/$dir/$orig"
+say "fetching $orig of Debian's curl $ver"
+if command -v curl >/dev/null 2>&1; then curl -fsS -o "$work/$orig" "$url"
+else wget -q -O "$work/$orig" "$url"; fi || { say "could not fetch $url"; exit 1; }
+echo "$sum  $work/$orig" | sha256sum -c --quiet >/dev/null 2>&1 ||
+    { say "$orig does not match the SHA-256 in $suite's Sources index; not building it"; exit 1; }
+mkdir -p "$work/src" && tar -xzf "$work/$orig" -C "$work/src" --strip-components=1
+start=$(date +%s)
+ssl=--without-ssl
+pkg-config --exists openssl 2>/dev/null && ssl=--with-openssl
+say "configuring (HTTP, shared, with symbols, $ssl); takes a few minutes"
+cd "$work/src"
+# -g keeps the symbols a profile needs; the same small feature set as the Windows build
+CFLAGS="-O2 -g -fno-omit-frame-pointer" ./configure -q --prefix="$prefix" \
+    --enable-shared --disable-static $ssl --enable-threaded-resolver \
+    --disable-ftp --disable-file --disable-ldap --disable-ldaps --disable-rtsp \
+    --disable-dict --disable-telnet --disable-tftp --disable-pop3 --disable-imap \
+    --disable-smtp --disable-gopher --disable-mqtt --disable-smb --disable-manual \
+    --disable-docs --without-zlib --without-brotli --without-zstd --without-libpsl \
+    --without-libidn2 --without-nghttp2 --without-nghttp3 --without-ngtcp2 \
+    --without-librtmp --without-libssh2 --without-libssh \
+    >"$work/configure.log" 2>&1 || { say "configure failed, see $work/configure.log"; exit 1; }
+say "compiling libcurl"
+make -j"$(nproc)" -C lib >"$work/make.log" 2>&1 || { say "make failed, see $work/make.log"; exit 1; }
+make -C lib install >/dev/null 2>&1
+make -C include install >/dev/null 2>&1
+make install-pkgconfigDATA >/dev/null 2>&1
+[ -f "$prefix/lib/pkgconfig/libcurl.pc" ] || { say "the install left out libcurl.pc"; exit 1; }
+touch "$prefix/.built"
+say "built in $(( $(date +%s) - start )) s into $prefix"
+rm -rf "$work"
+echo "$prefix"
