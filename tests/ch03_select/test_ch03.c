@@ -357,6 +357,36 @@ Test(ch03_select, one_transfer_asks_timer_out_in_remove, .init = tsrv_up,
     loop_free(loop);
 }
 
+/* What libcurl asks after OUT for a connect to 127.0.0.1 (one address family).
+ * 7.88.1 arms its happy-eyeballs timer (200 ms) at every connect, so it asks
+ * "timer 199"-ish: the deadline at which it checks the socket itself, which is
+ * what rescues a connect whose writability the loop never reports. 8.14.1 arms
+ * it only when a second address family is there (lib/connect.c, since 8.4.0):
+ * "timer -1", and no rescue. */
+Test(ch03_select, the_connect_check_timer_is_armed_by_7_88_not_by_8_14, .init = tsrv_up,
+     .fini = tsrv_down, .timeout = 30)
+{
+    CURLcode result = CURLE_FAILED_INIT;
+    loop_t *loop = loop_new("select");
+    curlx_t *cx = traced_transfer(loop, "/delay/50", 0, &result);
+    loop_run(loop);
+    cr_assert_eq(result, CURLE_OK);
+    long fd = -1, ms = 0;
+    const char *out = trace_request("OUT", &fd);
+    const char *t = strstr(out, "timer ");
+    cr_assert_not_null(t, "no timer request after OUT:\n%s", trace_buf);
+    cr_assert_eq(sscanf(t, "timer %ld", &ms), 1, "%s", t);
+    unsigned v = curl_version_info(CURLVERSION_NOW)->version_num;
+    if (v < 0x080400)   /* 8.4.0: "connect: only start the happy eyeballs timer when needed" */
+        cr_expect(ms > 100 && ms <= 200, "libcurl %s: after OUT, timer %ld (want the 200 ms "
+                  "happy-eyeballs deadline):\n%s", curl_version(), ms, trace_buf);
+    else
+        cr_expect_eq(ms, -1, "libcurl %s: after OUT, timer %ld (want -1: no timer for one "
+                     "address family):\n%s", curl_version(), ms, trace_buf);
+    curlx_free(cx);
+    loop_free(loop);
+}
+
 static void stop_now(loop_t *loop, void *arg) { (void)arg; loop_stop(loop); }
 
 /* libcurl's timer -1 deletes the pending timer: a stale one would call libcurl
