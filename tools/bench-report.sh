@@ -138,9 +138,9 @@ plot for [b in "select poll epoll uring-poll"] "$out/idle_".b.".dat" using 1:2 w
 set output "$out/memory.$fmt"
 set title "resident memory per in-flight transfer (slow transfers from nginx)"
 set xlabel "concurrent transfers"
-set ylabel "KiB per transfer"
+set ylabel "KiB per transfer (the axis does not start at 0)"
 unset logscale y
-set yrange [0:*]
+set yrange [*:*]
 plot for [b in "multi_poll uv select poll epoll uring-poll"] "$out/scale_".b.".dat" using 1:2 with linespoints title b
 set output "$out/held.$fmt"
 set title "CPU for the same 1 KiB transfers, 10 in flight, beside N idle held connections"

@@ -1,8 +1,11 @@
 // Load every page of the built site in headless Chromium and check what a
 // reader would see: images that do not load, links to pages that do not
 // exist, console errors, pictures wider than the page, Doxygen's "--" turned
-// into an en dash (a command that cannot be pasted), HTML tags shown as text.
-// Writes a screenshot of each page under build/docs/shots/.
+// into an en dash (a command that cannot be pasted), HTML tags and Markdown
+// (backticks, **bold**, [text](link)) shown as text, code wider than its box or
+// squeezed beside the table of contents, and plots whose series all sit in a
+// sliver of their axis. Writes a whole-page screenshot of each page under
+// build/docs/shots/.
 // Usage: node tools/docs-check/check.mjs HTML_DIR SHOTS_DIR
 import { chromium } from 'playwright-core';
 import { createServer } from 'node:http';
@@ -74,9 +77,24 @@ for (const f of files) {
     for (const m of text.matchAll(/<\/?(tt|code|b|i|em)>/g)) out.push(`an HTML tag shown as text: ${m[0]}`);
     const walk = document.createTreeWalker(document.querySelector('div.contents') || document.body,
                                            NodeFilter.SHOW_TEXT);
-    for (let n; (n = walk.nextNode());)        // prose only: code may hold asterisks
-      if (!n.parentElement.closest('code, pre, .fragment, tt') && n.nodeValue.includes('**'))
-        out.push(`Markdown bold shown as asterisks: "${n.nodeValue.trim().slice(0, 60)}"`);
+    for (let n; (n = walk.nextNode());) {      // prose only: code may hold asterisks, backticks, brackets
+      if (n.parentElement.closest('code, pre, .fragment, tt, script, style')) continue;
+      const t = n.nodeValue, show = `"${t.trim().slice(0, 60)}"`;
+      if (t.includes('**')) out.push(`Markdown bold shown as asterisks: ${show}`);
+      if (/`[^`\s][^`\n]*`/.test(t)) out.push(`Markdown code shown as backticks: ${show}`);
+      if (/\[[^\]\n]+\]\([^)\s]+\)/.test(t)) out.push(`a Markdown link shown as text: ${show}`);
+    }
+    // code wider than its box, or squeezed beside the floating table of contents
+    const area = document.querySelector('div.contents')?.getBoundingClientRect();
+    const toc = document.querySelector('div.toc')?.getBoundingClientRect();
+    for (const el of document.querySelectorAll('div.contents pre, div.contents div.fragment')) {
+      const r = el.getBoundingClientRect(), first = `"${el.innerText.trim().split('\n')[0].slice(0, 50)}"`;
+      if (el.scrollWidth > el.clientWidth + 1 || (area && r.right > area.right + 1) ||
+          [...el.querySelectorAll('.line')].some(l => l.scrollWidth > l.clientWidth + 1))
+        out.push(`code wider than its box: ${first} (${el.scrollWidth} px in ${el.clientWidth} px)`);
+      if (toc && toc.height > 0 && r.top < toc.bottom && r.bottom > toc.top)
+        out.push(`code beside the table of contents, squeezed to ${Math.round(r.width)} px: ${first}`);
+    }
     const title = document.querySelector('div.headertitle')?.innerText.trim() || '';
     const h1 = document.querySelector('div.contents h1')?.innerText.trim() || '';
     if (title && h1 && title === h1) out.push(`the title is shown twice: "${title}"`);
@@ -89,9 +107,28 @@ for (const f of files) {
     if (target && !existsSync(join(html, target))) errors.push(`broken link: ${href}`);
   }
   for (const e of [...found.out, ...errors]) say(f, e);
+  // Doxygen scrolls inside #doc-content (resize.js sets its height to the
+  // window's): let it grow to its content, so the full-page shot holds it all.
+  await page.addStyleTag({ content: '#doc-content { height: auto !important; overflow: visible !important; }' });
   await page.screenshot({ path: join(shots, f.replace(/\.html$/, '.png')), fullPage: true });
   page.off('console', onConsole); page.off('pageerror', onPageError);
   page.off('response', onResponse); page.off('requestfailed', onFailed);
+}
+// Plots (gnuplot SVG, shown as images): fail when every series together sits in
+// under a quarter of the y axis, a scale that cannot tell them apart.
+for (const f of (await readdir(html)).filter(f => f.endsWith('.svg')).sort()) {
+  const svg = await readFile(join(html, f), 'utf8');
+  const box = svg.match(/d='M([\d.]+),([\d.]+) L\1,([\d.]+) L([\d.]+),\3 L\4,\2 L\1,\2 Z/);
+  if (!svg.includes('id="gnuplot_plot_') || !box) continue;
+  const ys = [];
+  for (const part of svg.split('<g id="gnuplot_plot_').slice(1)) {
+    const p = [...part.matchAll(/#gpPt\d+' transform='translate\([\d.]+,([\d.]+)\)/g)].map(m => +m[1]);
+    if (part.includes('<text>')) p.pop();          // a titled series: its last point is the key's sample
+    ys.push(...p);
+  }
+  const span = Math.max(...ys) - Math.min(...ys), height = box[3] - box[2];
+  if (ys.length > 1 && span > 0 && span < height / 4)
+    say(f, `every series drawn within ${Math.round(span)} px of a ${Math.round(height)} px axis: the scale does not separate them`);
 }
 await browser.close();
 server.close();
