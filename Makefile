@@ -211,7 +211,7 @@ else
 	    --check "runner=tools/runner-selftest.sh" \
 	    --check "excerpts=$(MAKE) --no-print-directory excerpts" \
 	    --check "claims=tools/claims.sh build/native/tests chapters/*.md" \
-	    --check "outputs=tools/outputs.sh README.md chapters/*.md" \
+	    --check "outputs=tools/outputs.sh README.md chapters/*.md docs/workshop/workshop.md" \
 	    --check "moved-tree=tools/moved-tree.sh" \
 	    --check "exercises=tools/exercise.sh --verify" \
 	    --check "docs=$(MAKE) --no-print-directory docs" $(AIDS)

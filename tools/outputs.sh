@@ -17,7 +17,9 @@
 # starts with "…" only says lines were left out. With no block after the
 # comment, the command must just succeed and print something.
 # A command whose output starts with "skip:" (a chapter this machine cannot
-# run) is reported as skipped.
+# run) is reported as skipped. Any other block that shows a command (a line
+# starting "make ", "build/", "tools/" or "SERVER=") must have
+# <!-- norun: WHY --> on the line before it; the check lists each WHY.
 #
 # Usage: tools/outputs.sh CHAPTER.md...     (output: build/outputs/)
 set -u
@@ -73,11 +75,28 @@ echo "$list" | while IFS="$tab" read -r file line cmd; do
         echo "outputs: $file:$line: '$cmd' ok ($(wc -l < "$out/$name.want") lines checked)"
     fi
 done > "$out/summary.txt"
+# Every other block that shows a command must say why it is not run: the line
+# before it is <!-- norun: WHY -->. So no command a reader is shown escapes both.
+awk 'FNR == 1 { prev = ""; inblock = 0; fence = 0 }
+     /^```/ { fence = !fence }
+     fence { next }
+     /^    / { if (!inblock) { inblock = 1; mark = prev; start = FNR; told = 0 }
+              l = substr($0, 5); sub(/^ +/, "", l)
+              if (!told && l ~ /^(make |build\/[^ ]|tools\/[^ ]|SERVER=)/) {
+                  told = 1
+                  if (mark ~ /^<!-- norun: .* -->$/) { w = mark; sub(/^<!-- norun: /, "", w); sub(/ -->$/, "", w)
+                                                      printf "outputs: %s:%d: not run: %s\n", FILENAME, FNR, w }
+                  else if (mark !~ /^<!-- run: /) printf "outputs: %s:%d: '"'"'%s'"'"' is shown but neither run (<!-- run: ... -->) nor marked <!-- norun: WHY -->\nFAIL\n", FILENAME, FNR, l
+              }
+              next }
+     /^$/ { next }
+     { inblock = 0; prev = $0 }' "$@" >> "$out/summary.txt"
 cat "$out/summary.txt" | grep -v '^FAIL$'
-n=$(grep -c '^outputs: ' "$out/summary.txt")
+n=$(grep '^outputs: ' "$out/summary.txt" | grep -vc ': not run: ')
+norun=$(grep -c ': not run: ' "$out/summary.txt")
 bad=$(grep -c '^FAIL$' "$out/summary.txt")
 if [ "$bad" -gt 0 ]; then
     echo "outputs: $bad of $n commands shown in the chapters do not do what the text shows"
     exit 1
 fi
-echo "outputs: $n commands shown in the chapters run as shown"
+echo "outputs: $n commands shown in the chapters run as shown; $norun blocks not run, each with its reason"
