@@ -5,7 +5,7 @@
 # source on GitHub) become \dot ... \enddot, drawn by graphviz; ```msc blocks
 # become \msc ... \endmsc (Doxygen's built-in mscgen); chapters get a [TOC].
 # Bold that starts with `code` or a quote becomes <b>...</b> (Doxygen shows
-# the asterisks otherwise). The <!-- run: --> marks of tools/outputs.sh are dropped, and headings lose
+# the asterisks otherwise). The <!-- run: --> and <!-- norun: --> marks of tools/outputs.sh are dropped, and headings lose
 # their backticks (Doxygen shows them as a literal <tt> in titles and the TOC).
 # docs/glossary.md gets the page id glossary; links to it from any file, and
 # its links back to the chapters (../chapters/chNN_slug.md), become @ref links.
@@ -14,7 +14,7 @@ id=$(basename "$f" .md)
 awk -v id="$id" '
     NR == 1 && id ~ /^ch[0-9][0-9]_/ { print $0 " {#" id "}"; print ""; print "[TOC]"; next }
     NR == 1 && id == "glossary" { print $0 " {#glossary}"; next }
-    /^<!-- run: .* -->$/ { print ""; next }         # tools/outputs.sh marks; Doxygen would not see the block after one
+    /^<!-- (no)?run: .* -->$/ { print ""; next }    # tools/outputs.sh marks; Doxygen would not see the block after one
     /^#+ / && /`/ { gsub(/`/, "") }                  # code in a heading shows as a literal <tt> in titles
     /^```dot$/ { indot = 1; print "\\dot"; next }
     indot && /^```$/ { indot = 0; print "\\enddot"; next }
