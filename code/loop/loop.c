@@ -144,16 +144,21 @@ static int faulty_wait(loop_t *loop, long timeout_ms)
     return loop->real_be->wait(loop, timeout_ms);
 }
 
-/* A regular file or a directory: poll and select call it always ready, epoll
- * refuses it (EPERM). One rule on every backend: add_reader refuses it. */
-static int loop_fd_is_file(loop_fd_t fd)
+/* Why fd cannot be watched, or NULL: not open, or a regular file or a
+ * directory (poll and select call it always ready, epoll refuses it with
+ * EPERM: one rule on every backend, add_reader refuses it). One fstat tells
+ * both: it fails with EBADF on a closed fd. A system call per new watch;
+ * libcurl re-announces a reused connection's socket for every transfer. */
+static const char *loop_fd_unwatchable(loop_fd_t fd)
 {
 #ifdef _WIN32
-    (void)fd;
-    return 0;                   /* Winsock watches sockets only: not open is the test */
+    return loop_fd_is_open(fd) ? NULL : "is not open";   /* Winsock watches sockets only */
 #else
     struct stat st;
-    return fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode));
+    if (fstat(fd, &st) != 0)
+        return errno == EBADF ? "is not open" : NULL;
+    return S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)
+               ? "is a file or a directory: it is always ready, and epoll refuses it" : NULL;
 #endif
 }
 
@@ -343,11 +348,9 @@ static int watch_add(loop_t *loop, loop_fd_t fd, unsigned bit,
         return loop_fail(loop, LOOP_EINVAL, "NULL callback");
     if (faulty(loop, LOOP_FAULT_ADD))
         return loop_fail(loop, LOOP_ENOMEM, "out of memory (injected by LOOP_FAULT)");
-    if (!loop_watch_find(loop, fd) && !loop_fd_is_open(fd))
-        return loop_fail(loop, LOOP_EINVAL, "fd %ld is not open", (long)fd);
-    if (!loop_watch_find(loop, fd) && loop_fd_is_file(fd))
-        return loop_fail(loop, LOOP_EINVAL, "fd %ld is a file or a directory: it is always "
-                         "ready, and epoll refuses it", (long)fd);
+    const char *why = loop_watch_find(loop, fd) ? NULL : loop_fd_unwatchable(fd);
+    if (why)
+        return loop_fail(loop, LOOP_EINVAL, "fd %ld %s", (long)fd, why);
     struct loop_watch *w = watch_get(loop, fd);
     if (!w)
         return loop_fail(loop, LOOP_ENOMEM, "out of memory");
