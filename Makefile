@@ -7,14 +7,14 @@ ids       = $(foreach c,$(1),$(firstword $(subst _, ,$(c))))
 IDS      := $(call ids,$(CHAPTERS))
 slug      = $(filter $(1)_%,$(CHAPTERS))
 
-# LIBCURL=8: build, test and bench against libcurl 8.14.1, which tools/curl8.sh
+# LIBCURL=8: build, test and bench against libcurl 8.14.1, which tools/curl-build.sh 8
 # builds once from Debian's bookworm-backports source into the cache; its builds
 # go to build/curl8 and build/curl8-asan. Empty (the default): the system's libcurl.
 LIBCURL  ?=
 ifeq ($(LIBCURL),8)
-CURL8    := $(shell tools/curl8.sh)
+CURL8    := $(shell tools/curl-build.sh 8)
 ifeq ($(CURL8),)
-$(error LIBCURL=8: tools/curl8.sh could not build libcurl 8.14.1 (its message is above))
+$(error LIBCURL=8: tools/curl-build.sh 8 could not build libcurl 8.14.1 (its message is above))
 endif
 PKGCONF  := PKG_CONFIG_PATH='$(CURL8)/lib/pkgconfig' pkg-config
 CURL_RUN := -Wl,-rpath,'$(CURL8)/lib'
@@ -69,7 +69,7 @@ CORE_OBJ := $(CORE_SRC:%.c=$(OUT)/obj/%.o)
 COMMON_T := $(wildcard tests/common/*.c)
 chobjs    = $(patsubst %.c,$(OUT)/obj/%.o,$(filter-out %/main.c,$(wildcard code/$(1)/*.c)))
 
-.PHONY: all deps build demo test docs excerpts bench bench-figures doctor clean $(IDS) $(IDS:%=test-%) $(IDS:%=build-%)
+.PHONY: all deps build demo test docs excerpts bench bench-profile bench-figures doctor clean $(IDS) $(IDS:%=test-%) $(IDS:%=build-%)
 .DELETE_ON_ERROR:
 .SECONDEXPANSION:
 
@@ -223,6 +223,12 @@ bench: deps
 	@$(MAKE) --no-print-directory progs
 	@QUICK=$(QUICK) BENCH_BIN=build/$(NATIVE_V)/bin BENCH_OUT=build/bench$(if $(LIBCURL),-curl$(LIBCURL)) tools/bench.sh
 
+# Only the profiles a full make bench ends with (tools/bench-profile.sh).
+bench-profile: deps
+	@tools/bootstrap.sh bench
+	@$(MAKE) --no-print-directory progs
+	@BENCH_PART=profile BENCH_BIN=build/$(NATIVE_V)/bin BENCH_OUT=build/bench$(if $(LIBCURL),-curl$(LIBCURL)) tools/bench.sh
+
 # Exercises: make exercise-ch03 checks your exercises/ch03_*/work copy
 # (SOLUTION=1: the reference, which is the project's own code).
 exercise-%: deps
@@ -232,12 +238,16 @@ exercise-%: deps
 doctor:
 	@tools/doctor.sh
 
-# Copy the last full run's figures and CSV into docs/figures for the site and chapter 9.
+# Copy the last full run's figures, CSV and profiles into docs/figures for the
+# site and chapter 9 (LIBCURL=8: build/bench-curl8 into docs/figures/curl8).
+FIG_IN  := build/bench$(if $(LIBCURL),-curl$(LIBCURL))
+FIG_OUT := docs/figures$(if $(LIBCURL),/curl$(LIBCURL))
 bench-figures:
-	@mkdir -p docs/figures
-	@tools/bench-report.sh build/bench/results.csv build/bench > docs/figures/report.txt
-	@cp build/bench/rate.svg build/bench/iteration.svg build/bench/memory.svg build/bench/held.svg build/bench/results.csv build/bench/syscalls.csv docs/figures/
-	@echo "bench-figures: docs/figures updated from build/bench"
+	@mkdir -p $(FIG_OUT)
+	@tools/bench-report.sh $(FIG_IN)/results.csv $(FIG_IN) > $(FIG_OUT)/report.txt
+	@cp $(FIG_IN)/rate.svg $(FIG_IN)/iteration.svg $(FIG_IN)/memory.svg $(FIG_IN)/held.svg $(FIG_IN)/results.csv $(FIG_IN)/syscalls.csv $(FIG_OUT)/
+	@if [ -f $(FIG_IN)/profile.txt ]; then cp $(FIG_IN)/profile.txt $(FIG_OUT)/; fi
+	@echo "bench-figures: $(FIG_OUT) updated from $(FIG_IN)"
 
 clean:
 	rm -rf build

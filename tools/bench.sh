@@ -81,6 +81,11 @@ own_server() {
 }
 own_server
 
+if [ "${BENCH_PART:-}" = profile ]; then     # make bench-profile: the profiles alone
+    NG=$NG BIN=$bin OUT=$out tools/bench-profile.sh
+    exit
+fi
+
 # ch09 with N connections held open, on a server of their own: a suspended
 # reply outlives its client by up to a second (the server's waker looks for
 # hung-up clients once a second), so one run's held connections would still
@@ -152,12 +157,26 @@ done
 
 # System calls per transfer: a count, not a time, so it holds still on a
 # shared machine where the rates above move by a third from run to run.
+# Counted by the kernel at each call's entry (perf stat), so the client runs at
+# full speed; under strace it runs slower, replies are more often there already,
+# and fewer transfers go through the loop (chapter 9). strace where perf cannot.
 SYS_N=$((TOTAL / 4))
-say "== system calls per transfer: $SYS_N x 1 KiB from nginx, $INFLIGHT in flight (strace -c)"
+if perf stat -x, -o /dev/null -e raw_syscalls:sys_enter true >/dev/null 2>&1; then
+    counter=perf
+    say "== system calls per transfer: $SYS_N x 1 KiB from nginx, $INFLIGHT in flight (perf stat -e raw_syscalls:sys_enter)"
+else
+    counter=strace
+    say "== system calls per transfer: $SYS_N x 1 KiB from nginx, $INFLIGHT in flight (strace -c: perf cannot count system calls here; strace slows the client)"
+fi
 echo "runner,backend,transfers,system_calls,per_transfer,loop_waits" > "$out/syscalls.csv"
 for spec in multi_poll uv $(for b in $BACKENDS; do echo "loop:$b"; done); do
-    row=$(strace -f -c -o "$out/strace.txt" "$bin/ch09" $(echo "$spec" | tr : ' ') "$NG/1k" "$SYS_N" "$INFLIGHT" 2>/dev/null)
-    calls=$(awk '$NF == "total" { print $4 }' "$out/strace.txt")
+    if [ $counter = perf ]; then
+        row=$(perf stat -x, -o "$out/strace.txt" -e raw_syscalls:sys_enter "$bin/ch09" $(echo "$spec" | tr : ' ') "$NG/1k" "$SYS_N" "$INFLIGHT" 2>/dev/null)
+        calls=$(awk -F, '$3 == "raw_syscalls:sys_enter" { print $1 }' "$out/strace.txt")
+    else
+        row=$(strace -f -c -o "$out/strace.txt" "$bin/ch09" $(echo "$spec" | tr : ' ') "$NG/1k" "$SYS_N" "$INFLIGHT" 2>/dev/null)
+        calls=$(awk '$NF == "total" { print $4 }' "$out/strace.txt")
+    fi
     echo "$row" | awk -F, -v c="${calls:-0}" '{ printf "%s,%s,%d,%d,%.2f,%d\n", $1, $2, $5, c, ($5 ? c / $5 : 0), $9 }' >> "$out/syscalls.csv"
     say "   ${spec#loop:}: $(tail -1 "$out/syscalls.csv" | cut -d, -f5) per transfer"
 done
@@ -210,3 +229,5 @@ for b in $BACKENDS; do
 done
 
 tools/bench-report.sh "$csv" "$out"
+# where the time goes, with libcurl's function names (a few minutes)
+[ "$QUICK" = 1 ] || NG=$NG BIN=$bin OUT=$out tools/bench-profile.sh

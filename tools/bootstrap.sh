@@ -6,7 +6,12 @@ set -eu
 want="${1:-native}"
 pkgs_native="gcc make pkg-config libcurl4-openssl-dev libcriterion-dev libmicrohttpd-dev libuv1-dev doxygen graphviz liburing-dev"
 pkgs_windows="gcc-mingw-w64-x86-64 wine64 wine dpkg-dev"
-pkgs_bench="nginx-light wrk gnuplot-nox curl strace"
+pkgs_bench="nginx-light wrk gnuplot-nox curl strace valgrind"
+# perf is Debian's linux-perf; Ubuntu ships it per kernel (linux-tools-*), and
+# without it make bench counts system calls with strace and skips perf's profiles
+if command -v apt-cache >/dev/null 2>&1 && apt-cache show linux-perf >/dev/null 2>&1; then
+    pkgs_bench="$pkgs_bench linux-perf"
+fi
 pkgs_docs="chromium"
 command -v npm >/dev/null 2>&1 || pkgs_docs="$pkgs_docs nodejs npm"
 
@@ -47,7 +52,9 @@ why() {
         wrk) echo "make bench's non-libcurl reference client" ;;
         gnuplot-nox) echo "draws make bench's plots" ;;
         curl) echo "curl --parallel, a reference runner in make bench" ;;
-        strace) echo "counts make bench's system calls per transfer" ;;
+        strace) echo "counts make bench's system calls per transfer where perf cannot" ;;
+        linux-perf) echo "counts make bench's system calls at full speed, and records its profiles" ;;
+        valgrind) echo "counts the instructions per transfer in make bench's profiles (callgrind)" ;;
         gcc-mingw-w64-x86-64) echo "builds the Windows programs" ;;
         wine64|wine) echo "runs the Windows programs" ;;
         dpkg-dev) echo "unpacks Debian's curl source for the Windows libcurl" ;;

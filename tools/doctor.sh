@@ -16,11 +16,11 @@ echo "chapters 1-5 (native)"
 for t in cc make pkg-config; do have $t && ok "$t" "" || bad "$t" "(apt-get install gcc make pkg-config)"; done
 v=$(pc libcurl) && ok "libcurl (the default)" "$v" || bad "libcurl" "(apt-get install libcurl4-openssl-dev)"
 home="${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}"
-cache8="${CURL8_CACHE:-${XDG_CACHE_HOME:-$home/.cache}/iocp-tutorial}"
+cache8="${CURL_CACHE:-${XDG_CACHE_HOME:-$home/.cache}/iocp-tutorial}"
 c8=$(ls -d "$cache8"/curl-8.14.1-*-native 2>/dev/null | head -1)
 [ -n "$c8" ] && [ -f "$c8/.built" ] &&
     ok "libcurl 8.14.1 (LIBCURL=8, cached)" "$c8" ||
-    soft "libcurl 8.14.1 (LIBCURL=8)" "built by the first make ... LIBCURL=8, about 2 minutes (tools/curl8.sh)"
+    soft "libcurl 8.14.1 (LIBCURL=8)" "built by the first make ... LIBCURL=8, about 2 minutes (tools/curl-build.sh 8)"
 v=$(pc criterion) && ok "Criterion" "$v" || bad "Criterion" "(apt-get install libcriterion-dev)"
 v=$(pc libmicrohttpd) && ok "libmicrohttpd" "$v" || bad "libmicrohttpd" "(apt-get install libmicrohttpd-dev)"
 have doxygen && ok "doxygen" "$(doxygen --version)" || bad "doxygen" "(apt-get install doxygen)"

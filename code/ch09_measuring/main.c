@@ -11,7 +11,9 @@
  * handles (and so connections). Prints:
  *   runner,backend,total,inflight,ok,failed,wall_ms,rate_per_s,iterations,cpu_ms,rss_kb_per_transfer,note
  * and, for loop and idle, on stderr (counted after the set-up and warm-up):
- *   counts: W waits, H descriptors handed to the kernel (H/W per wait) */
+ *   counts: W waits, H descriptors handed to the kernel (H/W per wait), M watches made, R rewatched
+ * (M: add_reader or add_writer on an fd not watched until then, each one fstat, but R of
+ * them: fds epoll still held, checked by one epoll_ctl instead; loop_stats in loop.h) */
 #include "../jobs/cli.h"
 #include "../glue/curlx.h"
 #include "../loop/loop.h"
@@ -30,6 +32,7 @@ struct feed {
     long total, inflight, started, ok, failed;
     uint64_t iterations;
     uint64_t handed;                      /* the loop runner: descriptors handed to the kernel */
+    uint64_t made, rewatched;             /* and new watches made, and of them rewatched */
     const char *hold_url;                 /* HOLD_URL, or NULL */
     long hold, held_waiting, held_lost;   /* HOLD_N; how many sent their request; ended early */
     CURL **held;                          /* the held transfers still running, or NULL */
@@ -266,6 +269,8 @@ static int run_loop(struct feed *f, const char *backend)
         loop_stats(loop, &end);           /* counted from the end of the set-up */
         f->iterations = end.waits - st.waits;
         f->handed = end.handed - st.handed;
+        f->made = end.made - st.made;
+        f->rewatched = end.rewatched - st.rewatched;
     }
     if (f->hold)
         clock_stop(f);
@@ -385,11 +390,12 @@ static void on_ping(loop_t *loop, loop_fd_t fd, void *arg)
 }
 
 /* Counts behind a loop or idle row, on stderr: what the model predicts, not a time. */
-static void counts(uint64_t waits, uint64_t handed)
+static void counts(uint64_t waits, uint64_t handed, uint64_t made, uint64_t rewatched)
 {
-    fprintf(stderr, "counts: %llu waits, %llu descriptors handed to the kernel (%.1f per wait)\n",
-            (unsigned long long)waits, (unsigned long long)handed,
-            waits ? (double)handed / (double)waits : 0.0);
+    fprintf(stderr, "counts: %llu waits, %llu descriptors handed to the kernel (%.1f per wait), "
+            "%llu watches made, %llu rewatched\n", (unsigned long long)waits,
+            (unsigned long long)handed, waits ? (double)handed / (double)waits : 0.0,
+            (unsigned long long)made, (unsigned long long)rewatched);
 }
 
 static void never(loop_t *l, loop_fd_t fd, void *arg) { (void)l; (void)fd; (void)arg; }
@@ -431,7 +437,8 @@ static int run_idle(const char *backend, long n, long rounds)
         loop_run(loop);
     uint64_t wall = loop_now_ms() - t0;
     loop_stats(loop, &s1);
-    counts(s1.waits - s0.waits, s1.handed - s0.handed);
+    counts(s1.waits - s0.waits, s1.handed - s0.handed, s1.made - s0.made,
+           s1.rewatched - s0.rewatched);
     long done = rounds - d.left;
     printf("idle,%s,%ld,1,%ld,%ld,%llu,%.3f,%ld,%.1f,0,%s\n", backend, n, got == n ? done : 0,
            got == n ? 0 : rounds, (unsigned long long)wall,
@@ -524,7 +531,7 @@ int main(int argc, char **argv)
     else if (!strcmp(runner, "uv"))
         run_uv(&f);
     else if (run_loop(&f, backend) == 0)
-        counts(f.iterations, f.handed);
+        counts(f.iterations, f.handed, f.made, f.rewatched);
     if (!f.t1)
         clock_stop(&f);
     uint64_t wall = f.t1 - f.t0;

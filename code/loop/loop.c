@@ -337,6 +337,31 @@ static void watch_drop(loop_t *loop, struct loop_watch *gone)
     free(gone);
 }
 
+/* A new watch of fd for bit. epoll may still hold fd from a dropped watch:
+ * then one epoll_ctl both checks fd and sets the interest (its rewatch).
+ * Else one fstat checks it (loop_fd_unwatchable), and the backend is told. */
+static int watch_new(loop_t *loop, loop_fd_t fd, unsigned bit, struct loop_watch **out)
+{
+    struct loop_watch *w = watch_get(loop, fd);
+    if (!w)
+        return loop_fail(loop, LOOP_ENOMEM, "out of memory");
+    loop->made++;
+    int rc = LOOP_OK;
+    if (loop->be->rewatch && loop->be->rewatch(loop, fd, bit) == LOOP_OK) {
+        loop->rewatched++;
+    } else {
+        const char *why = loop_fd_unwatchable(fd);
+        rc = why ? loop_fail(loop, LOOP_EINVAL, "fd %ld %s", (long)fd, why)
+                 : loop->be->set(loop, fd, 0, bit);
+    }
+    if (rc != LOOP_OK) {
+        watch_drop(loop, w);
+        return rc;
+    }
+    *out = w;
+    return LOOP_OK;
+}
+
 /* tag::loop_add */
 static int watch_add(loop_t *loop, loop_fd_t fd, unsigned bit,
                      loop_io_cb cb, void *arg)
@@ -348,18 +373,11 @@ static int watch_add(loop_t *loop, loop_fd_t fd, unsigned bit,
         return loop_fail(loop, LOOP_EINVAL, "NULL callback");
     if (faulty(loop, LOOP_FAULT_ADD))
         return loop_fail(loop, LOOP_ENOMEM, "out of memory (injected by LOOP_FAULT)");
-    const char *why = loop_watch_find(loop, fd) ? NULL : loop_fd_unwatchable(fd);
-    if (why)
-        return loop_fail(loop, LOOP_EINVAL, "fd %ld %s", (long)fd, why);
-    struct loop_watch *w = watch_get(loop, fd);
-    if (!w)
-        return loop_fail(loop, LOOP_ENOMEM, "out of memory");
-    int rc = loop->be->set(loop, fd, w->mask, w->mask | bit);
-    if (rc != LOOP_OK) {
-        if (w->mask == 0)
-            watch_drop(loop, w);
+    struct loop_watch *w = loop_watch_find(loop, fd);   /* its mask is never 0 */
+    int rc = w ? loop->be->set(loop, fd, w->mask, w->mask | bit)
+               : watch_new(loop, fd, bit, &w);           /* closed fds, files refused */
+    if (rc != LOOP_OK)
         return rc;
-    }
     w->mask |= bit;
     if (bit == LOOP_READABLE) { w->rcb = cb; w->rarg = arg; }
     else                      { w->wcb = cb; w->warg = arg; }
@@ -516,4 +534,6 @@ void loop_stats(const loop_t *loop, struct loop_stats *st)
     st->callbacks = loop->callbacks;
     st->helper_waits = loop->helper_waits;
     st->handed = loop->handed;
+    st->made = loop->made;
+    st->rewatched = loop->rewatched;
 }

@@ -105,6 +105,12 @@ struct loop_stats {
      *  interest for epoll and uring-poll, whose kernel keeps the set. 0 on the
      *  other backends. */
     uint64_t handed;
+    /** New watches made: an add_reader or add_writer on an fd not watched
+     *  until then. Each is checked with one fstat (a closed fd, a file)... */
+    uint64_t made;
+    /** ...but these: epoll still held the fd from a dropped watch, and one
+     *  epoll_ctl(MOD) both checked it and set the new interest. */
+    uint64_t rewatched;
 };
 /** Fill @p st with the loop's counters. */
 void loop_stats(const loop_t *loop, struct loop_stats *st);

@@ -32,6 +32,11 @@ struct loop_backend {
     int  (*set)(loop_t *loop, loop_fd_t fd, unsigned old, unsigned mask);
     /** Wait up to @p timeout_ms (-1 = forever); fill loop->fired; return the count. */
     int  (*wait)(loop_t *loop, long timeout_ms);
+    /** Optional (epoll): watch @p fd for @p mask again, for a new watch (slot 0)
+     *  on an fd whose earlier watch the kernel still holds. LOOP_OK only if the
+     *  kernel took the change, which shows the fd is open and watchable, so the
+     *  new watch needs no other check; else the caller checks and sets as usual. */
+    int  (*rewatch)(loop_t *loop, loop_fd_t fd, unsigned mask);
 };
 
 /** A ready fd, as a backend reports it. */
@@ -83,6 +88,8 @@ struct loop {
     uint64_t callbacks;              /**< Reader and writer callbacks run. */
     uint64_t helper_waits;           /**< A helper thread's wake-ups, if the backend has one. */
     uint64_t handed;                 /**< Descriptors handed to the kernel (loop_stats). */
+    uint64_t made;                   /**< New watches made (loop_stats). */
+    uint64_t rewatched;              /**< Of them, taken by the backend's rewatch (loop_stats). */
     int fault_op;                    /**< LOOP_FAULT's operation (LOOP_FAULT_*), 0 for none. */
     long fault_left;                 /**< Calls of it until the one that fails. */
     struct loop_backend fault_be;    /**< LOOP_FAULT=wait: the backend, its wait wrapped. */

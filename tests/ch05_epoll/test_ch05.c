@@ -86,6 +86,104 @@ Test(ch05_epoll, a_closed_and_reused_fd_number_can_be_watched_again)
     t_reused_fd_number("epoll");
 }
 
+/* libcurl REMOVEs a kept-alive connection's socket at the end of each
+ * transfer and asks for it again at the start of the next. epoll still holds
+ * it then (the loop DELs a dropped fd only if it fires): one epoll_ctl(MOD)
+ * watches it again, and its success is the check, so no fstat. */
+Test(ch05_epoll, a_socket_watched_again_after_a_remove_costs_one_epoll_ctl_and_no_check)
+{
+    int sv[2];
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    loop_t *loop = loop_new("epoll");
+    cr_assert_eq(loop_add_reader(loop, sv[0], on_ready, NULL), LOOP_OK);
+    loop_call_later(loop, 0, stop_after, NULL);
+    loop_run(loop);                          /* one wait: now the kernel holds sv[0] */
+    cr_assert_eq(loop_remove_reader(loop, sv[0]), LOOP_OK);
+    struct loop_stats s0, s1;
+    loop_stats(loop, &s0);
+    cr_assert_eq(loop_add_reader(loop, sv[0], on_ready, NULL), LOOP_OK, "%s", loop_error(loop));
+    loop_stats(loop, &s1);
+    cr_expect_eq(s1.made - s0.made, 1);
+    cr_expect_eq(s1.rewatched - s0.rewatched, 1, "the socket the kernel still held was checked "
+                 "with an fstat and queued, not watched again by one epoll_ctl");
+    cr_expect_eq(s1.handed - s0.handed, 1, "one change handed to the kernel, not %llu",
+                 (unsigned long long)(s1.handed - s0.handed));
+    cr_assert_eq(write(sv[1], "x", 1), 1);
+    loop_call_later(loop, 2000, stop_after, NULL);   /* a safety net */
+    hits = 0;
+    cr_expect_eq(loop_run(loop), LOOP_OK, "%s", loop_error(loop));
+    cr_expect_eq(hits, 1, "the socket watched again did not fire");
+    loop_stats(loop, &s0);
+    cr_expect_eq(s0.handed - s1.handed, 0, "the wait handed the kernel %llu more changes",
+                 (unsigned long long)(s0.handed - s1.handed));
+    loop_free(loop);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+/* libcurl may announce the same interest again for a socket already watched
+ * (the glue then asks add_reader again). The number may name a new file by
+ * then, so the backend forgets what the kernel had and ADDs; for the same
+ * open file the kernel answers EEXIST, and MOD must follow: no error. */
+Test(ch05_epoll, the_same_interest_asked_again_is_changed_with_mod_and_fires)
+{
+    int sv[2];
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    loop_t *loop = loop_new("epoll");
+    cr_assert_eq(loop_add_reader(loop, sv[0], on_ready, NULL), LOOP_OK);
+    loop_call_later(loop, 0, stop_after, NULL);
+    loop_run(loop);                          /* the kernel holds sv[0] */
+    cr_assert_eq(loop_add_reader(loop, sv[0], on_ready, NULL), LOOP_OK);
+    cr_assert_eq(write(sv[1], "x", 1), 1);
+    loop_call_later(loop, 2000, stop_after, NULL);
+    hits = 0;
+    loop_run(loop);
+    cr_expect_str_empty(loop_error(loop), "asking again was taken for a failure: %s",
+                        loop_error(loop));
+    cr_expect_eq(hits, 1);
+    loop_free(loop);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+/* The same, but the fd was closed after its remove, and its number reused:
+ * by a regular file, which must be refused as any file is; then by a new
+ * pipe, which must be watched (added, not changed) and fire. */
+Test(ch05_epoll, a_removed_fd_closed_and_its_number_reused_is_checked_again)
+{
+    int p[2], q[2];
+    cr_assert_eq(pipe(p), 0);
+    loop_t *loop = loop_new("epoll");
+    cr_assert_eq(loop_add_reader(loop, p[0], on_ready, NULL), LOOP_OK);
+    loop_call_later(loop, 0, stop_after, NULL);
+    loop_run(loop);                          /* the kernel holds p[0] */
+    cr_assert_eq(loop_remove_reader(loop, p[0]), LOOP_OK);
+    int num = p[0];
+    close(p[0]);
+    int file = open("/proc/self/exe", O_RDONLY);
+    cr_assert_eq(file, num, "the fd number was not reused");
+    struct loop_stats s0, s1;
+    loop_stats(loop, &s0);
+    cr_expect_eq(loop_add_reader(loop, file, on_ready, NULL), LOOP_EINVAL,
+                 "a regular file under the number of a removed socket was accepted");
+    cr_expect(strstr(loop_error(loop), "file"), "%s", loop_error(loop));
+    close(file);
+    cr_assert_eq(pipe(q), 0);
+    cr_assert_eq(q[0], num, "the fd number was not reused");
+    cr_expect_eq(loop_add_reader(loop, q[0], on_ready, NULL), LOOP_OK, "%s", loop_error(loop));
+    loop_stats(loop, &s1);
+    cr_expect_eq(s1.rewatched - s0.rewatched, 0, "a new file was taken for the old one");
+    cr_assert_eq(write(q[1], "x", 1), 1);
+    loop_call_later(loop, 2000, stop_after, NULL);
+    hits = 0;
+    cr_expect_eq(loop_run(loop), LOOP_OK, "%s", loop_error(loop));
+    cr_expect_eq(hits, 1, "the new pipe under the old number did not fire");
+    loop_free(loop);
+    close(p[1]);
+    close(q[0]);
+    close(q[1]);
+}
+
 Test(ch05_epoll, selector_policy_picks_epoll_on_linux)
 {
     loop_policy_set(LOOP_POLICY_SELECTOR);

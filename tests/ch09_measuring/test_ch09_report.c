@@ -151,7 +151,7 @@ static const struct target {
     int want;                   /* the target ratio, in thousandths */
     const char *label;          /* how the report names it */
 } targets[] = {
-    {"loop,epoll", "loop,poll", 950, "epoll >= 0.95x poll"},
+    {"loop,epoll", "loop,poll", 1000, "epoll >= 1x poll"},
     {"loop,epoll", "multi_poll,-", 1000, "epoll >= 1x multi_poll"},
     {"loop,epoll", "uv,-", 1300, "epoll >= 1.3x uv"},
     {"loop,epoll", "curl_parallel,-", 2000, "epoll >= 2x curl_parallel"},

@@ -278,6 +278,6 @@ static int af_wait(loop_t *loop, long timeout_ms)
 
 const struct loop_backend loop_backend_iocp_afd = {
     "iocp-afd", LOOP_CAP_FD_WATCH | LOOP_CAP_COMPLETION | LOOP_CAP_TIMERS,
-    af_init, af_fini, af_set, af_wait,
+    af_init, af_fini, af_set, af_wait, NULL,
 };
 #endif

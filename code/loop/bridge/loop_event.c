@@ -277,6 +277,6 @@ static int ev_wait(loop_t *loop, long timeout_ms)
 
 const struct loop_backend loop_backend_iocp_event = {
     "iocp-event", LOOP_CAP_FD_WATCH | LOOP_CAP_COMPLETION | LOOP_CAP_TIMERS,
-    ev_init, ev_fini, ev_set, ev_wait,
+    ev_init, ev_fini, ev_set, ev_wait, NULL,
 };
 #endif

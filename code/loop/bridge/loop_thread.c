@@ -185,6 +185,6 @@ static int st_wait(loop_t *loop, long timeout_ms)
 
 const struct loop_backend loop_backend_iocp_thread = {
     "iocp-thread", LOOP_CAP_FD_WATCH | LOOP_CAP_COMPLETION | LOOP_CAP_TIMERS,
-    st_init, st_fini, st_set, st_wait,
+    st_init, st_fini, st_set, st_wait, NULL,
 };
 #endif

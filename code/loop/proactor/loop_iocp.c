@@ -141,7 +141,7 @@ static int ic_wait(loop_t *loop, long timeout_ms)
 
 const struct loop_backend loop_backend_iocp = {
     "iocp", LOOP_CAP_COMPLETION | LOOP_CAP_TIMERS,
-    ic_init, ic_fini, ic_set, ic_wait,
+    ic_init, ic_fini, ic_set, ic_wait, NULL,
 };
 
 /* ---- the proactor API */

@@ -104,7 +104,7 @@ static int ur_wait(loop_t *loop, long timeout_ms)
 }
 
 const struct loop_backend loop_backend_uring = {
-    "uring", LOOP_CAP_COMPLETION | LOOP_CAP_TIMERS, ur_init, ur_fini, ur_set, ur_wait,
+    "uring", LOOP_CAP_COMPLETION | LOOP_CAP_TIMERS, ur_init, ur_fini, ur_set, ur_wait, NULL,
 };
 
 /* ---- the proactor API */

@@ -17,6 +17,8 @@ struct ep {
     int *changes;               /* fds whose interest changed since the last wait */
     size_t nchanges, changes_cap;
     size_t ndead;               /* after apply: changes[0..ndead) are closed fds */
+    unsigned char *kept;        /* by fd number: the interest the kernel still holds */
+    size_t kept_cap;            /* for a watch dropped since (ep_rewatch) */
 };
 
 static int ep_init(loop_t *loop)
@@ -38,7 +40,18 @@ static void ep_fini(loop_t *loop)
     close(e->fd);
     free(e->events);
     free(e->changes);
+    free(e->kept);
     free(e);
+}
+
+/* Room in e->kept for fd, the new part zeroed. */
+static int kept_room(struct ep *e, int fd)
+{
+    size_t had = e->kept_cap;
+    if (loop_reserve(&e->kept, &e->kept_cap, (size_t)fd + 1, 1) != LOOP_OK)
+        return LOOP_ENOMEM;             /* then no rewatch for fd: a check, as before */
+    memset(e->kept + had, 0, e->kept_cap - had);
+    return LOOP_OK;
 }
 
 /* tag::epoll_set */
@@ -49,6 +62,8 @@ static int ep_set(loop_t *loop, loop_fd_t fd, unsigned old, unsigned mask)
 {
     struct ep *e = loop->bk;
     struct loop_watch *w = loop_watch_find(loop, fd);
+    if (mask == 0 && (w->slot & 3u) && kept_room(e, fd) == LOOP_OK)
+        e->kept[fd] = (unsigned char)(w->slot & 3u);  /* dropped: the kernel keeps it */
     if (old == mask)            /* asked again: the fd may be a new one under an old number */
         w->slot &= ~(size_t)3u; /* so forget what the kernel had, and ADD (or MOD) afresh */
     if (w->slot & EP_QUEUED)
@@ -60,6 +75,31 @@ static int ep_set(loop_t *loop, loop_fd_t fd, unsigned old, unsigned mask)
     return LOOP_OK;
 }
 /* end::epoll_set */
+
+/* tag::epoll_rewatch */
+/* A new watch on an fd the kernel still holds from a dropped one: libcurl
+ * REMOVEs a kept-alive connection's socket at the end of each transfer and
+ * asks for it again at the start of the next. One MOD sets the interest; if
+ * it works, fd is open and epoll takes it (no file, no directory), so it
+ * needs no fstat. If fd was closed since, and its number perhaps reused, the
+ * MOD fails (the kernel's entry was for the old file), and the caller checks
+ * fd and ADDs it as any new watch. */
+static int ep_rewatch(loop_t *loop, loop_fd_t fd, unsigned mask)
+{
+    struct ep *e = loop->bk;
+    if ((size_t)fd >= e->kept_cap || !e->kept[fd])
+        return LOOP_ENOENT;
+    e->kept[fd] = 0;
+    struct epoll_event ev = {0};
+    ev.events = ((mask & LOOP_READABLE) ? EPOLLIN : 0u) | ((mask & LOOP_WRITABLE) ? EPOLLOUT : 0u);
+    ev.data.fd = fd;
+    loop->handed++;
+    if (epoll_ctl(e->fd, EPOLL_CTL_MOD, fd, &ev) != 0)
+        return LOOP_ENOENT;
+    loop_watch_find(loop, fd)->slot = mask;     /* what the kernel has; nothing queued */
+    return LOOP_OK;
+}
+/* end::epoll_rewatch */
 
 /* tag::epoll_apply */
 /* watch->slot holds what the kernel has (EP_IN, EP_OUT) and EP_QUEUED. */
@@ -127,6 +167,8 @@ static int ep_wait(loop_t *loop, long timeout_ms)
         if (!loop_watch_find(loop, fd)) {       /* a kept-alive fd nobody watches now */
             loop->handed++;
             epoll_ctl(e->fd, EPOLL_CTL_DEL, fd, NULL);
+            if ((size_t)fd < e->kept_cap)
+                e->kept[fd] = 0;
             continue;
         }
         loop->fired[n].fd = fd;
@@ -139,6 +181,6 @@ static int ep_wait(loop_t *loop, long timeout_ms)
 
 const struct loop_backend loop_backend_epoll = {
     "epoll", LOOP_CAP_FD_WATCH | LOOP_CAP_TIMERS,
-    ep_init, ep_fini, ep_set, ep_wait,
+    ep_init, ep_fini, ep_set, ep_wait, ep_rewatch,
 };
 #endif

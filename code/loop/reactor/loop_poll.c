@@ -95,5 +95,5 @@ static int pl_wait(loop_t *loop, long timeout_ms)
 
 const struct loop_backend loop_backend_poll = {
     POLL_NAME, LOOP_CAP_FD_WATCH | LOOP_CAP_TIMERS,
-    pl_init, pl_fini, pl_set, pl_wait,
+    pl_init, pl_fini, pl_set, pl_wait, NULL,
 };

@@ -148,5 +148,5 @@ static int sel_wait(loop_t *loop, long timeout_ms)
 
 const struct loop_backend loop_backend_select = {
     "select", LOOP_CAP_FD_WATCH | LOOP_CAP_TIMERS,
-    sel_init, sel_fini, sel_set, sel_wait,
+    sel_init, sel_fini, sel_set, sel_wait, NULL,
 };

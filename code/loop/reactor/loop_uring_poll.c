@@ -158,6 +158,6 @@ static void up_fini(loop_t *loop)
 }
 
 const struct loop_backend loop_backend_uring_poll = {
-    "uring-poll", LOOP_CAP_FD_WATCH | LOOP_CAP_TIMERS, up_init, up_fini, up_set, up_wait,
+    "uring-poll", LOOP_CAP_FD_WATCH | LOOP_CAP_TIMERS, up_init, up_fini, up_set, up_wait, NULL,
 };
 #endif

@@ -1,21 +1,30 @@
 #!/bin/sh
-# Build today's libcurl (8.14.1, from Debian's bookworm-backports source package)
-# for this machine, once, into a cache outside the clone, beside Debian 12's own
-# libcurl 7.88.1, which stays the default. Used by make ... LIBCURL=8.
-# Prints the install prefix on stdout; progress goes to stderr.
+# Build a libcurl from Debian's source, for this machine, once, into a cache
+# outside the clone, beside Debian 12's own libcurl 7.88.1, which stays the
+# default. Prints the install prefix on stdout; progress goes to stderr.
+#   tools/curl-build.sh 8   today's libcurl, 8.14.1 from bookworm-backports:
+#                           make ... LIBCURL=8 builds, tests and benches on it
+#   tools/curl-build.sh 7   Debian 12's 7.88.1 from bookworm, built the same
+#                           way: make bench's profiles load it (Debian's own
+#                           libcurl is stripped, and names no function)
+# Both with -g, frame pointers, HTTP only and OpenSSL: the two profiles
+# compare like with like.
 #
 # apt is asked through a private state directory in the cache (its own sources
-# list with one deb-src line for bookworm-backports, its own package lists), so
+# list with one deb-src line for the suite, its own package lists), so
 # the machine's apt sources, and so tools/win-curl.sh's choice of version, are
 # not changed. The archive's signature is checked against the keys apt trusts.
 set -eu
 
-suite=bookworm-backports
-want="${CURL8_VERSION:-8.14.1}"
+case "${1:-8}" in
+    8) suite=bookworm-backports; want=8.14.1 ;;
+    7) suite=bookworm; want=7.88.1 ;;
+    *) echo "usage: tools/curl-build.sh 7|8" >&2; exit 2 ;;
+esac
 home="${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}"
-cache="${CURL8_CACHE:-${XDG_CACHE_HOME:-$home/.cache}/iocp-tutorial}"
+cache="${CURL_CACHE:-${XDG_CACHE_HOME:-$home/.cache}/iocp-tutorial}"
 mkdir -p "$cache"
-say() { echo "curl8: $*" >&2; }
+say() { echo "curl-build: $*" >&2; }
 
 # the prefix of a finished build: the cheap path, taken by every make call after the first
 for p in "$cache"/curl-"$want"-*-native; do
@@ -43,7 +52,7 @@ ver=$(private_apt apt-cache showsrc curl 2>/dev/null | sed -n 's/^Version: //p' 
 [ -n "$ver" ] || { say "$suite has no curl $want source package (it has: $(private_apt apt-cache showsrc curl 2>/dev/null | sed -n 's/^Version: //p' | tr '\n' ' '))"; exit 1; }
 
 prefix="$cache/curl-$ver-native"
-work="$cache/src8-$ver"
+work="$cache/src-$ver"
 rm -rf "$work" "$prefix"; mkdir -p "$work"
 # The upstream tarball the package is built from, checked against the SHA-256 in the
 # suite's Sources index (which apt checked against the archive's signed InRelease).
