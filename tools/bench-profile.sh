@@ -32,7 +32,7 @@ fi
 run() {   # run ARGS...: the bench program on the profiled libcurl (stderr: its counts line)
     LD_LIBRARY_PATH="$libpath" "$BIN/ch09" "$@" 2>"$tmp/err"
 }
-ver=$(LD_LIBRARY_PATH="$libpath" ldd "$BIN/ch09" 2>/dev/null | awk '/libcurl.so/ { print $3 }')
+ver=$(LD_LIBRARY_PATH="$libpath" ldd "$BIN/ch09" 2>/dev/null | awk '/libcurl.so.* => / { print $3 }')
 N=${PROFILE_N:-40000}; CG_N=$((N / 10)); R=3
 perf_ok=; perf stat -o /dev/null true >/dev/null 2>&1 && perf_ok=1
 {
@@ -51,20 +51,50 @@ say "== profiles: 100 in flight, multi_poll against poll and epoll"
 } >> "$f"
 ev="raw_syscalls:sys_enter"
 for c in poll epoll_ctl newfstatat recvfrom sendto connect; do ev="$ev,syscalls:sys_enter_$c"; done
-for s in multi_poll "loop poll" "loop epoll"; do
-    if ! LD_LIBRARY_PATH="$libpath" perf stat -x, -o "$tmp/stat" -e "$ev" "$BIN/ch09" $s "$NG/1k" $N 100 >/dev/null 2>&1; then
-        echo "   ${s#loop }: perf stat could not count system calls here (perf_event_paranoid, or no tracepoints)" >> "$f"
-        continue
-    fi
-    awk -F, -v r="${s#loop }" -v n=$N '!/^#/ && NF > 2 { c[$3] = $1 }
+sys_row() {   # sys_row NAME TRANSFERS: a row of the table from $tmp/stat
+    awk -F, -v r="$1" -v n="$2" '!/^#/ && NF > 2 { c[$3] = $1 }
         END { t = c["raw_syscalls:sys_enter"]; o = t
               split("poll epoll_ctl newfstatat recvfrom sendto connect", k, " ")
+              split("6 10 11 9 7 8", w, " ")
               printf "   %-11s %6.2f", r, t / n
-              for (i = 1; i <= 6; i++) { v = c["syscalls:sys_enter_" k[i]]; o -= v; printf " %*.2f", (i == 1 ? 6 : i == 2 ? 10 : i == 3 ? 11 : i == 4 ? 9 : i == 5 ? 7 : 8), v / n }
+              for (i = 1; i <= 6; i++) { v = c["syscalls:sys_enter_" k[i]]; o -= v; printf " %*.2f", w[i], v / n }
               printf " %6.2f\n", o / n }' "$tmp/stat" >> "$f"
+}
+for s in multi_poll "loop poll" "loop epoll"; do
+    if LD_LIBRARY_PATH="$libpath" perf stat -x, -o "$tmp/stat" -e "$ev" "$BIN/ch09" $s "$NG/1k" $N 100 >/dev/null 2>&1; then
+        sys_row "${s#loop }" $N
+    else
+        echo "   ${s#loop }: perf stat could not count system calls here (perf_event_paranoid, or no tracepoints)" >> "$f"
+    fi
 done
+# wrk, the machine's limit for this request (not libcurl), counted the same way
+# (it reads and writes with read and write: they are in "other")
+if command -v wrk >/dev/null 2>&1 &&
+   perf stat -x, -o "$tmp/stat" -e "$ev" wrk -t1 -c100 -d2s "$NG/1k" > "$tmp/wrk" 2>/dev/null; then
+    req=$(awk '/requests in/ { print $1 }' "$tmp/wrk")
+    [ "${req:-0}" -gt 0 ] && sys_row wrk "$req"
+fi
 run loop epoll "$NG/1k" 4000 100 >/dev/null
 echo "   (the loop's counts, epoll, 4,000 transfers: $(sed -n 's/^counts: //p' "$tmp/err"))" >> "$f"
+
+# How often nginx went to sleep per transfer (its worker's voluntary context
+# switches): each sleep is a wake-up the client pays for in a later sendto.
+worker=$(pgrep -P "$(cat "$OUT/nginx/nginx.pid" 2>/dev/null)" 2>/dev/null | head -1)
+sleeps() { awk '/^voluntary_ctxt_switches/ { print $2 }' "/proc/$worker/status" 2>/dev/null; }
+if [ -n "$worker" ] && [ -n "$(sleeps)" ]; then
+    echo >> "$f"
+    echo "-- nginx's sleeps per transfer (its worker's voluntary context switches), $R runs of $N each" >> "$f"
+    for s in multi_poll "loop poll" "loop epoll"; do
+        line="   $(printf '%-11s' "${s#loop }")"
+        i=0
+        while [ $i -lt $R ]; do
+            i=$((i + 1)); a=$(sleeps)
+            rate=$(run $s "$NG/1k" $N 100 | cut -d, -f8)
+            line="$line $(awk -v a="$a" -v b="$(sleeps)" -v n=$N 'BEGIN { printf "%.2f", (b - a) / n }') (${rate%.*}/s)"
+        done
+        echo "$line" >> "$f"
+    done
+fi
 
 # callgrind: instructions per transfer by function, and the difference from multi_poll
 cg_table() {   # cg_table FILE: "function object instructions" lines
@@ -89,6 +119,17 @@ if command -v valgrind >/dev/null 2>&1; then
     for n in multi_poll loop_poll loop_epoll; do
         awk -v r="${n#loop_}" -v t=$CG_N '{ s += $3; if ($2 ~ /libcurl/) c += $3; else if ($2 ~ /^libc|^ld-/) l += $3; else if ($2 == "ch09") p += $3 }
             END { printf "   %-11s %8.0f in all: libcurl %6.0f, libc %6.0f, the program %5.0f\n", r, s / t, c / t, l / t, p / t }' "$tmp/cg.$n.txt" >> "$f"
+    done
+    # calls per transfer of the functions that look through the connection cache
+    # for one to reuse, and of the socket API's own
+    echo "   calls per transfer: Curl_conn_is_connected (once per cached connection looked at for reuse), curl_multi_socket_action, Curl_hash_add" >> "$f"
+    for n in multi_poll loop_poll loop_epoll; do
+        awk -v r="${n#loop_}" -v t=$CG_N '
+            /^c?fn=\(/ { id = $1; sub(/^c?fn=/, "", id); name = $0; sub(/^[^)]*\) ?/, "", name)
+                         if (name != "") nm[id] = name; if ($0 ~ /^cfn=/) callee = nm[id]; next }
+            /^calls=/ { split($0, c, /[= ]/); calls[callee] += c[2] }
+            END { printf "     %-11s %7.2f %7.2f %7.2f\n", r, calls["Curl_conn_is_connected"] / t,
+                         calls["curl_multi_socket_action"] / t, calls["Curl_hash_add"] / t }' "$tmp/cg.$n" >> "$f"
     done
     for n in loop_poll loop_epoll; do
         echo "   the functions that differ most, ${n#loop_} minus multi_poll (instructions per transfer):" >> "$f"
@@ -138,6 +179,15 @@ for n in loop_poll loop_epoll; do
         "$tmp/pr.multi_poll.txt" "$tmp/pr.$n.txt" | sort -k1,1 -g -r | head -12 |
         awk '{ printf "     %7s  (%s -> %s)  %s %s\n", $1, $2, $3, $4, $5 }' >> "$f"
 done
+
+if command -v wrk >/dev/null 2>&1; then
+    perf record -q -F 2000 -o "$tmp/perf.data" wrk -t1 -c100 -d2s "$NG/1k" > "$tmp/wrk" 2>/dev/null
+    req=$(awk '/requests in/ { print $1 }' "$tmp/wrk")
+    perf_table "$tmp/perf.data" > "$tmp/w.txt"
+    [ "${req:-0}" -gt 0 ] && awk -v k="$req" '{ s += $3; if ($2 ~ /kernel/) kk += $3; else if ($2 ~ /^libc|^ld-/) l += $3; else o += $3 }
+        END { printf "   %-11s %7.1f in all: kernel %6.1f, libc %5.1f, wrk itself and the rest %4.1f  (%d requests in 2 s)\n", "wrk", s * 1000 / k, kk * 1000 / k, l * 1000 / k, o * 1000 / k, k }' \
+        "$tmp/w.txt" >> "$f"
+fi
 
 # thousands in flight, and thousands of slow transfers: by library and the top functions
 wide() {   # wide TITLE ARGS...
