@@ -239,13 +239,15 @@ doctor:
 	@tools/doctor.sh
 
 # Copy the last full run's figures, CSV and profiles into docs/figures for the
-# site and chapter 9 (LIBCURL=8: build/bench-curl8 into docs/figures/curl8).
+# site and chapter 9 (LIBCURL=8: build/bench-curl8 into docs/figures/curl8, no plots).
 FIG_IN  := build/bench$(if $(LIBCURL),-curl$(LIBCURL))
 FIG_OUT := docs/figures$(if $(LIBCURL),/curl$(LIBCURL))
 bench-figures:
 	@mkdir -p $(FIG_OUT)
 	@tools/bench-report.sh $(FIG_IN)/results.csv $(FIG_IN) > $(FIG_OUT)/report.txt
-	@cp $(FIG_IN)/rate.svg $(FIG_IN)/iteration.svg $(FIG_IN)/memory.svg $(FIG_IN)/held.svg $(FIG_IN)/results.csv $(FIG_IN)/syscalls.csv $(FIG_OUT)/
+	@cp $(FIG_IN)/results.csv $(FIG_IN)/syscalls.csv $(FIG_OUT)/
+	@# the plots are the default run's (one name each for Doxygen's image path)
+	@$(if $(LIBCURL),true,cp $(FIG_IN)/rate.svg $(FIG_IN)/iteration.svg $(FIG_IN)/memory.svg $(FIG_IN)/held.svg $(FIG_OUT)/)
 	@if [ -f $(FIG_IN)/profile.txt ]; then cp $(FIG_IN)/profile.txt $(FIG_OUT)/; fi
 	@echo "bench-figures: $(FIG_OUT) updated from $(FIG_IN)"
 

@@ -114,13 +114,13 @@ static void each_in(char **a, int na, char **b, int nb, const char *a_is, const 
 /* The targets exactly, row by row and in order; every other row of the report
  * too, in any order (some sections list an awk array, whose order awks may
  * choose); only the last line, which names the output directory, differs. */
-Test(ch09_measuring, the_committed_report_is_what_the_committed_csv_says, .timeout = 60)
+static void committed_report(const char *fig)
 {
     static char want[1 << 16], got[1 << 16], calls[1 << 14];
     char root[1024], path[1200], *wl[512], *gl[512], **wt, **gt;
     t_path(ROOT_REL, root, sizeof root);
     /* the system-call section reads syscalls.csv beside the plots */
-    snprintf(path, sizeof path, "%s/docs/figures/syscalls.csv", root);
+    snprintf(path, sizeof path, "%s/%s/syscalls.csv", root, fig);
     read_file(path, calls, sizeof calls);
     char *dir = make_dir();
     snprintf(path, sizeof path, "%s/syscalls.csv", dir);
@@ -128,21 +128,34 @@ Test(ch09_measuring, the_committed_report_is_what_the_committed_csv_says, .timeo
     cr_assert_not_null(f);
     fputs(calls, f);
     fclose(f);
-    snprintf(path, sizeof path, "%s/docs/figures/results.csv", root);
+    snprintf(path, sizeof path, "%s/%s/results.csv", root, fig);
     snprintf(got, sizeof got, "%s", report(path, dir));
-    snprintf(path, sizeof path, "%s/docs/figures/report.txt", root);
+    snprintf(path, sizeof path, "%s/%s/report.txt", root, fig);
     read_file(path, want, sizeof want);
     int nw = lines_of(want, wl, 512), ng = lines_of(got, gl, 512);
     int tw = targets_of(wl, nw, &wt), tg = targets_of(gl, ng, &gt);
-    cr_assert_gt(tw, 0, "docs/figures/report.txt has no \"== targets\" rows");
+    cr_assert_gt(tw, 0, "%s/report.txt has no \"== targets\" rows", fig);
     cr_assert_eq(tg, tw, "the committed report has %d target rows, the report regenerated from "
-                 "docs/figures/results.csv %d", tw, tg);
+                 "%s/results.csv %d", tw, fig, tg);
     for (int i = 0; i < tw; i++)
         cr_expect_str_eq(gt[i], wt[i], "target row %d differs:\ncommitted:   %s\nregenerated: %s\n"
                          "(verdict rule: reached only when every round reaches the target, "
                          "missed only when none does)", i + 1, wt[i], gt[i]);
-    each_in(wl, nw, gl, ng, "docs/figures/report.txt", "the regenerated report");
-    each_in(gl, ng, wl, nw, "the regenerated report", "docs/figures/report.txt");
+    char committed[200];
+    snprintf(committed, sizeof committed, "%s/report.txt", fig);
+    each_in(wl, nw, gl, ng, committed, "the regenerated report");
+    each_in(gl, ng, wl, nw, "the regenerated report", committed);
+}
+
+Test(ch09_measuring, the_committed_report_is_what_the_committed_csv_says, .timeout = 60)
+{
+    committed_report("docs/figures");
+}
+
+/* The same for the run on libcurl 8.14.1 (make bench LIBCURL=8). */
+Test(ch09_measuring, the_committed_report_on_libcurl_8_is_what_its_csv_says, .timeout = 60)
+{
+    committed_report("docs/figures/curl8");
 }
 
 /* ---- hand-made rounds: each target's verdict from rounds chosen for it */
