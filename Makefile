@@ -9,7 +9,8 @@ slug      = $(filter $(1)_%,$(CHAPTERS))
 
 # LIBCURL=8: build, test and bench against libcurl 8.14.1, which tools/curl-build.sh 8
 # builds once from Debian's bookworm-backports source into the cache; its builds
-# go to build/curl8 and build/curl8-asan. Empty (the default): the system's libcurl.
+# go to build/curl8 and build/curl8-asan, and the Windows programs, on 8.14.1 cross-built
+# by tools/curl-build.sh 8 win, to build/win-curl8. Empty (the default): the system's libcurl.
 LIBCURL  ?=
 ifeq ($(LIBCURL),8)
 CURL8    := $(shell tools/curl-build.sh 8)
@@ -20,12 +21,14 @@ PKGCONF  := PKG_CONFIG_PATH='$(CURL8)/lib/pkgconfig' pkg-config
 CURL_RUN := -Wl,-rpath,'$(CURL8)/lib'
 NATIVE_V := curl8
 ASAN_V   := curl8-asan
+WIN_CURL_CMD := tools/curl-build.sh 8 win
 else ifneq ($(LIBCURL),)
 $(error LIBCURL is 8 (libcurl 8.14.1, built once into the cache) or empty (the system's libcurl), not "$(LIBCURL)")
 else
 PKGCONF  := pkg-config
 NATIVE_V := native
 ASAN_V   := asan
+WIN_CURL_CMD := tools/win-curl.sh
 endif
 VARIANT  ?= $(NATIVE_V)
 OUT      := build/$(VARIANT)
@@ -80,7 +83,7 @@ deps:
 
 # ---- Windows programs: mingw-w64 against the cached static libcurl, run under Wine
 WIN_CC   ?= x86_64-w64-mingw32-gcc
-WIN_OUT  := $(if $(filter native asan curl8 curl8-asan,$(VARIANT)),build/win,$(OUT)/win)
+WIN_OUT  := $(if $(filter native asan,$(VARIANT)),build/win,$(if $(filter curl8 curl8-asan,$(VARIANT)),build/win-curl8,$(OUT)/win))
 HAVE_WIN := $(shell command -v $(WIN_CC) >/dev/null 2>&1 && command -v wine >/dev/null 2>&1 && echo yes)
 WIN_STATIC ?= -DCURL_STATICLIB
 WIN_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -O2 -g $(WIN_STATIC) -D_WIN32_WINNT=0x0600 \
@@ -107,7 +110,7 @@ win_src_ch07         := code/ch07_bridges/main.c code/jobs/cli.c $(WIN_GLUE)
 .PHONY: win win-exes win-objs
 win:
 ifeq ($(HAVE_WIN),yes)
-	@$(MAKE) --no-print-directory win-exes WIN_CURL="$$(tools/win-curl.sh)"
+	@$(MAKE) --no-print-directory win-exes WIN_CURL="$$($(WIN_CURL_CMD))"
 else
 	@echo "skip: Windows programs (need mingw-w64 and wine: apt-get install gcc-mingw-w64-x86-64 wine64 wine)"
 endif

@@ -9,6 +9,10 @@
 #                           libcurl is stripped, and names no function)
 # Both with -g, frame pointers, HTTP only and OpenSSL: the two profiles
 # compare like with like.
+#   tools/curl-build.sh 8 win   8.14.1 for the Windows programs: static, Schannel,
+#                           cross-built with mingw-w64 (make ... LIBCURL=8 builds
+#                           them against it, into build/win-curl8). The default
+#                           Windows libcurl stays tools/win-curl.sh's 7.88.1.
 #
 # apt is asked through a private state directory in the cache (its own sources
 # list with one deb-src line for the suite, its own package lists), so
@@ -19,7 +23,12 @@ set -eu
 case "${1:-8}" in
     8) suite=bookworm-backports; want=8.14.1 ;;
     7) suite=bookworm; want=7.88.1 ;;
-    *) echo "usage: tools/curl-build.sh 7|8" >&2; exit 2 ;;
+    *) echo "usage: tools/curl-build.sh 7|8 [win]" >&2; exit 2 ;;
+esac
+case "${2:-}" in
+    "")  kind=native ;;
+    win) kind=x86_64-w64-mingw32 ;;
+    *) echo "usage: tools/curl-build.sh 7|8 [win]" >&2; exit 2 ;;
 esac
 home="${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}"
 cache="${CURL_CACHE:-${XDG_CACHE_HOME:-$home/.cache}/iocp-tutorial}"
@@ -27,13 +36,14 @@ mkdir -p "$cache"
 say() { echo "curl-build: $*" >&2; }
 
 # the prefix of a finished build: the cheap path, taken by every make call after the first
-for p in "$cache"/curl-"$want"-*-native; do
+for p in "$cache"/curl-"$want"-*-"$kind"; do
     [ -f "$p/.built" ] && { echo "$p"; exit 0; }
 done
 
-for t in apt-get dpkg-source cc make pkg-config; do
+cc=cc; [ "$kind" = native ] || cc=$kind-gcc
+for t in apt-get $cc make pkg-config; do
     command -v "$t" >/dev/null 2>&1 ||
-        { say "needs $t (as root: apt-get install dpkg-dev build-essential pkg-config)"; exit 1; }
+        { say "needs $t (as root: apt-get install build-essential pkg-config gcc-mingw-w64-x86-64)"; exit 1; }
 done
 
 apt_dir="$cache/apt-$suite"
@@ -51,8 +61,8 @@ private_apt apt-get update -qq >"$apt_dir/update.log" 2>&1 ||
 ver=$(private_apt apt-cache showsrc curl 2>/dev/null | sed -n 's/^Version: //p' | grep "^$want-" | sort -V | tail -1)
 [ -n "$ver" ] || { say "$suite has no curl $want source package (it has: $(private_apt apt-cache showsrc curl 2>/dev/null | sed -n 's/^Version: //p' | tr '\n' ' '))"; exit 1; }
 
-prefix="$cache/curl-$ver-native"
-work="$cache/src-$ver"
+prefix="$cache/curl-$ver-$kind"
+work="$cache/src-$ver-$kind"
 rm -rf "$work" "$prefix"; mkdir -p "$work"
 # The upstream tarball the package is built from, checked against the SHA-256 in the
 # suite's Sources index (which apt checked against the archive's signed InRelease).
@@ -73,26 +83,38 @@ echo "$sum  $work/$orig" | sha256sum -c --quiet >/dev/null 2>&1 ||
     { say "$orig does not match the SHA-256 in $suite's Sources index; not building it"; exit 1; }
 mkdir -p "$work/src" && tar -xzf "$work/$orig" -C "$work/src" --strip-components=1
 start=$(date +%s)
-ssl=--without-ssl
-pkg-config --exists openssl 2>/dev/null && ssl=--with-openssl
-say "configuring (HTTP, shared, with symbols, $ssl); takes a few minutes"
 cd "$work/src"
-# -g keeps the symbols a profile needs; the same small feature set as the Windows build
-CFLAGS="-O2 -g -fno-omit-frame-pointer" ./configure -q --prefix="$prefix" \
-    --enable-shared --disable-static $ssl --enable-threaded-resolver \
-    --disable-ftp --disable-file --disable-ldap --disable-ldaps --disable-rtsp \
-    --disable-dict --disable-telnet --disable-tftp --disable-pop3 --disable-imap \
-    --disable-smtp --disable-gopher --disable-mqtt --disable-smb --disable-manual \
-    --disable-docs --without-zlib --without-brotli --without-zstd --without-libpsl \
-    --without-libidn2 --without-nghttp2 --without-nghttp3 --without-ngtcp2 \
-    --without-librtmp --without-libssh2 --without-libssh \
-    >"$work/configure.log" 2>&1 || { say "configure failed, see $work/configure.log"; exit 1; }
+# the same small feature set as every other build here: HTTP only, no compression
+features="--disable-ftp --disable-file --disable-ldap --disable-ldaps --disable-rtsp
+    --disable-dict --disable-telnet --disable-tftp --disable-pop3 --disable-imap
+    --disable-smtp --disable-gopher --disable-mqtt --disable-smb --disable-manual
+    --disable-docs --without-zlib --without-brotli --without-zstd --without-libpsl
+    --without-libidn2 --without-nghttp2 --without-nghttp3 --without-ngtcp2
+    --without-librtmp --without-libssh2 --without-libssh"
+if [ "$kind" = native ]; then
+    ssl=--without-ssl
+    pkg-config --exists openssl 2>/dev/null && ssl=--with-openssl
+    say "configuring (HTTP, shared, with symbols, $ssl); takes a few minutes"
+    # -g keeps the symbols a profile needs
+    CFLAGS="-O2 -g -fno-omit-frame-pointer" ./configure -q --prefix="$prefix" \
+        --enable-shared --disable-static $ssl --enable-threaded-resolver $features \
+        >"$work/configure.log" 2>&1 || { say "configure failed, see $work/configure.log"; exit 1; }
+else
+    say "configuring for $kind (Schannel, static, HTTP only); takes a few minutes"
+    ./configure -q --host="$kind" --prefix="$prefix" \
+        --disable-shared --enable-static --with-schannel --enable-threaded-resolver $features \
+        >"$work/configure.log" 2>&1 || { say "configure failed, see $work/configure.log"; exit 1; }
+fi
 say "compiling libcurl"
 make -j"$(nproc)" -C lib >"$work/make.log" 2>&1 || { say "make failed, see $work/make.log"; exit 1; }
 make -C lib install >/dev/null 2>&1
 make -C include install >/dev/null 2>&1
-make install-pkgconfigDATA >/dev/null 2>&1
-[ -f "$prefix/lib/pkgconfig/libcurl.pc" ] || { say "the install left out libcurl.pc"; exit 1; }
+if [ "$kind" = native ]; then
+    make install-pkgconfigDATA >/dev/null 2>&1
+    [ -f "$prefix/lib/pkgconfig/libcurl.pc" ] || { say "the install left out libcurl.pc"; exit 1; }
+else
+    [ -f "$prefix/lib/libcurl.a" ] || { say "the install left out libcurl.a"; exit 1; }
+fi
 touch "$prefix/.built"
 say "built in $(( $(date +%s) - start )) s into $prefix"
 rm -rf "$work"

@@ -21,6 +21,14 @@ c8=$(ls -d "$cache8"/curl-8.14.1-*-native 2>/dev/null | head -1)
 [ -n "$c8" ] && [ -f "$c8/.built" ] &&
     ok "libcurl 8.14.1 (LIBCURL=8, cached)" "$c8" ||
     soft "libcurl 8.14.1 (LIBCURL=8)" "built by the first make ... LIBCURL=8, about 2 minutes (tools/curl-build.sh 8)"
+w8=$(ls -d "$cache8"/curl-8.14.1-*-x86_64-w64-mingw32 2>/dev/null | head -1)
+[ -n "$w8" ] && [ -f "$w8/.built" ] &&
+    ok "libcurl 8.14.1 Windows (cached)" "$w8" ||
+    soft "libcurl 8.14.1 Windows" "cross-built by the first make ... LIBCURL=8 with mingw-w64, a few minutes (tools/curl-build.sh 8 win)"
+c7=$(ls -d "$cache8"/curl-7.88.1-*-native 2>/dev/null | head -1)
+[ -n "$c7" ] && [ -f "$c7/.built" ] &&
+    ok "libcurl 7.88.1 symbols (cached)" "$c7 (make bench profiles)" ||
+    soft "libcurl 7.88.1 symbols" "built by the first full make bench, about a minute (tools/curl-build.sh 7)"
 v=$(pc criterion) && ok "Criterion" "$v" || bad "Criterion" "(apt-get install libcriterion-dev)"
 v=$(pc libmicrohttpd) && ok "libmicrohttpd" "$v" || bad "libmicrohttpd" "(apt-get install libmicrohttpd-dev)"
 have doxygen && ok "doxygen" "$(doxygen --version)" || bad "doxygen" "(apt-get install doxygen)"
