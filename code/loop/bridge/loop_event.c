@@ -77,11 +77,29 @@ static void maybe_free(struct evl *e, struct esock *k)
     }
 }
 
+/* Unregister k's wait and return once no callback of it runs or will run.
+ * Not UnregisterWaitEx(INVALID_HANDLE_VALUE), which cancels a callback not
+ * yet started: under load Wine 8.0 crashed in that cancel (tp_object_cancel)
+ * for a wait signalled at that moment. With an event, a pending callback
+ * runs instead (it posts a packet, which maybe_free waits for), and the
+ * event is set once the wait is gone and its callbacks are done. */
+static void unregister(struct esock *k)
+{
+    HANDLE done = CreateEventW(NULL, TRUE, FALSE, NULL);
+    if (!done) {
+        UnregisterWaitEx(k->wait, INVALID_HANDLE_VALUE);
+        return;
+    }
+    if (UnregisterWaitEx(k->wait, done) || GetLastError() == ERROR_IO_PENDING)
+        WaitForSingleObject(done, INFINITE);
+    CloseHandle(done);
+}
+
 /* tag::event_drop */
 static void drop(struct evl *e, struct esock *k)
 {
     WSAEventSelect(k->s, NULL, 0);                 /* fails harmlessly if closed */
-    UnregisterWaitEx(k->wait, INVALID_HANDLE_VALUE);   /* waits for a running callback */
+    unregister(k);                                 /* waits for its callbacks */
     k->gone = 1;                                   /* a packet may still be queued */
     maybe_free(e, k);
 }
@@ -103,7 +121,7 @@ static void ev_fini(loop_t *loop)
         struct esock *k = REARM_ENTRY(r, struct esock);
         if (!k->gone) {
             WSAEventSelect(k->s, NULL, 0);
-            UnregisterWaitEx(k->wait, INVALID_HANDLE_VALUE);
+            unregister(k);
         }
     }
     while (rearm_pop(&e->list))
