@@ -81,8 +81,9 @@ static void maybe_free(struct evl *e, struct esock *k)
  * Not UnregisterWaitEx(INVALID_HANDLE_VALUE), which cancels a callback not
  * yet started: under load Wine 8.0 crashed in that cancel (tp_object_cancel)
  * for a wait signalled at that moment. With an event, a pending callback
- * runs instead (it posts a packet, which maybe_free waits for), and the
- * event is set once the wait is gone and its callbacks are done. */
+ * runs instead (it posts a packet, which maybe_free waits for). Microsoft
+ * documents the event as set once the wait is unregistered; that its
+ * callbacks are done by then is what Wine 8.0 shows, not run on Windows. */
 static void unregister(struct esock *k)
 {
     HANDLE done = CreateEventW(NULL, TRUE, FALSE, NULL);
