@@ -72,7 +72,7 @@ CORE_OBJ := $(CORE_SRC:%.c=$(OUT)/obj/%.o)
 COMMON_T := $(wildcard tests/common/*.c)
 chobjs    = $(patsubst %.c,$(OUT)/obj/%.o,$(filter-out %/main.c,$(wildcard code/$(1)/*.c)))
 
-.PHONY: all deps build demo test docs excerpts bench bench-profile bench-figures doctor clean $(IDS) $(IDS:%=test-%) $(IDS:%=build-%)
+.PHONY: all deps build demo test docs excerpts bench bench-profile bench-figures doctor fresh-check clean $(IDS) $(IDS:%=test-%) $(IDS:%=build-%)
 .DELETE_ON_ERROR:
 .SECONDEXPANSION:
 
@@ -110,7 +110,8 @@ win_src_ch07         := code/ch07_bridges/main.c code/jobs/cli.c $(WIN_GLUE)
 .PHONY: win win-exes win-objs
 win:
 ifeq ($(HAVE_WIN),yes)
-	@$(MAKE) --no-print-directory win-exes WIN_CURL="$$($(WIN_CURL_CMD))"
+	@p=$$($(WIN_CURL_CMD)) && [ -n "$$p" ] || { echo "win: the Windows libcurl could not be built ($(WIN_CURL_CMD) says why above)" >&2; exit 1; }; \
+	 $(MAKE) --no-print-directory win-exes WIN_CURL="$$p"
 else
 	@echo "skip: Windows programs (need mingw-w64 and wine: apt-get install gcc-mingw-w64-x86-64 wine64 wine)"
 endif
@@ -236,6 +237,11 @@ bench-profile: deps
 # (SOLUTION=1: the reference, which is the project's own code).
 exercise-%: deps
 	@tools/exercise.sh $* $(if $(HINT),hint $(HINT),$(if $(RESET),reset,$(if $(SOLUTION),solution,work)))
+
+# The README's two commands in a minimal Debian 12 root (tools/fresh-check.sh);
+# FRESH_ARGS=--backports enables bookworm-backports there.
+fresh-check:
+	@tools/fresh-check.sh $(FRESH_ARGS)
 
 # What this machine has for the workshop; installs nothing.
 doctor:

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Install what the project needs, once: apt as root (or sudo), else print the apt line.
-# Usage: tools/bootstrap.sh native|windows|bench|docs|all
+# Usage: tools/bootstrap.sh native|windows|bench|docs|fresh|all
 set -eu
 
 want="${1:-native}"
@@ -13,6 +13,7 @@ if command -v apt-cache >/dev/null 2>&1 && apt-cache show linux-perf >/dev/null 
     pkgs_bench="$pkgs_bench linux-perf"
 fi
 pkgs_docs="chromium"
+pkgs_fresh="mmdebstrap"
 command -v npm >/dev/null 2>&1 || pkgs_docs="$pkgs_docs nodejs npm"
 
 case "$want" in
@@ -20,8 +21,9 @@ case "$want" in
     windows) pkgs="$pkgs_native $pkgs_windows" ;;
     bench)   pkgs="$pkgs_native $pkgs_bench" ;;
     docs)    pkgs="$pkgs_native $pkgs_docs" ;;
+    fresh)   pkgs="$pkgs_fresh" ;;
     all)     pkgs="$pkgs_native $pkgs_windows $pkgs_bench $pkgs_docs" ;;
-    *) echo "bootstrap: unknown set '$want' (native|windows|bench|docs|all)" >&2; exit 2 ;;
+    *) echo "bootstrap: unknown set '$want' (native|windows|bench|docs|fresh|all)" >&2; exit 2 ;;
 esac
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
@@ -64,6 +66,7 @@ why() {
         liburing-dev) echo "io_uring, chapter 8" ;;
         doxygen|graphviz) echo "make docs" ;;
         chromium) echo "make docs loads every page in it (headless) to check the site" ;;
+        mmdebstrap) echo "make fresh-check builds a minimal Debian 12 root with it" ;;
         nodejs|npm) echo "drives Chromium for the site check (playwright-core)" ;;
         libcurl4-openssl-dev) echo "libcurl" ;;
         *) echo "building" ;;

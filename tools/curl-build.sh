@@ -40,6 +40,16 @@ for p in "$cache"/curl-"$want"-*-"$kind"; do
     [ -f "$p/.built" ] && { echo "$p"; exit 0; }
 done
 
+# one build at a time per cache: a second caller waits, then takes the first one's build
+exec 8>"$cache/.curl-build-$want-$kind.lock"
+if ! flock -n 8; then
+    say "another build of libcurl $want ($kind) is running into $cache; waiting for it"
+    flock 8
+fi
+for p in "$cache"/curl-"$want"-*-"$kind"; do
+    [ -f "$p/.built" ] && { echo "$p"; exit 0; }
+done
+
 cc=cc; [ "$kind" = native ] || cc=$kind-gcc
 for t in apt-get $cc make pkg-config; do
     command -v "$t" >/dev/null 2>&1 ||
@@ -77,8 +87,9 @@ dir=$(echo "$record" | sed -n 's/^Directory: //p' | head -1)
 [ -n "$sum" ] && [ -n "$dir" ] || { say "the Sources index gives no checksum or directory for $orig"; exit 1; }
 url="http://deb.debian.org/debian/$dir/$orig"
 say "fetching $orig of Debian's curl $ver"
-if command -v curl >/dev/null 2>&1; then curl -fsS -o "$work/$orig" "$url"
-else wget -q -O "$work/$orig" "$url"; fi || { say "could not fetch $url"; exit 1; }
+# apt's own downloader, which every apt machine has (curl and wget may be missing)
+/usr/lib/apt/apt-helper download-file "$url" "$work/$orig" > "$work/fetch.log" 2>&1 ||
+    { say "could not fetch $url:"; tail -3 "$work/fetch.log" >&2; exit 1; }
 echo "$sum  $work/$orig" | sha256sum -c --quiet >/dev/null 2>&1 ||
     { say "$orig does not match the SHA-256 in $suite's Sources index; not building it"; exit 1; }
 mkdir -p "$work/src" && tar -xzf "$work/$orig" -C "$work/src" --strip-components=1

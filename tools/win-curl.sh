@@ -2,6 +2,10 @@
 # Cross-build a static libcurl for x86_64-w64-mingw32 (Schannel) from Debian's
 # own curl source package, once per machine, into a cache outside the clone.
 # Prints the install prefix on stdout; progress goes to stderr.
+# The version is pinned: the native libcurl's upstream version (7.88.1 on
+# Debian 12), the newest Debian revision of it that apt offers, whatever newer
+# curl another suite (bookworm-backports) offers. One build at a time per cache:
+# a second caller waits on the lock, then takes the first one's build.
 set -eu
 
 host=x86_64-w64-mingw32
@@ -9,6 +13,23 @@ home="${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}"
 cache="${CURL_WIN_CACHE:-${XDG_CACHE_HOME:-$home/.cache}/iocp-tutorial}"
 mkdir -p "$cache"
 say() { echo "win-curl: $*" >&2; }
+
+# the version to build: the native libcurl's (what the chapters' native builds use)
+up=$(pkg-config --modversion libcurl 2>/dev/null || true)
+[ -n "$up" ] || up=7.88.1
+# the cheap path, taken by every make call after the first
+for p in "$cache"/curl-"$up"-*-"$host"; do
+    [ -f "$p/.built" ] && { echo "$p"; exit 0; }
+done
+
+exec 8>"$cache/.win-curl.lock"
+if ! flock -n 8; then
+    say "another build of the Windows libcurl is running into $cache; waiting for it"
+    flock 8
+fi
+for p in "$cache"/curl-"$up"-*-"$host"; do
+    [ -f "$p/.built" ] && { echo "$p"; exit 0; }
+done
 
 ensure_deb_src() {
     if apt-get indextargets --no-release-info 2>/dev/null | grep -q 'Created-By: Sources'; then
@@ -25,19 +46,22 @@ ensure_deb_src() {
     [ -s "$out.sources" ] || rm -f "$out.sources"
     [ -f /etc/apt/sources.list ] && grep '^deb ' /etc/apt/sources.list | sed 's/^deb /deb-src /' > "$out.list" || true
     [ -s "$out.list" ] || rm -f "$out.list"
-    apt-get update -qq >/dev/null
+    apt-get update -qq > "$cache/apt-update.log" 2>&1 ||
+        { say "apt-get update failed, see $cache/apt-update.log"; exit 1; }
 }
 
 ensure_deb_src
-ver=$(apt-cache showsrc curl 2>/dev/null | sed -n 's/^Version: //p' | sort -V | tail -1)
-[ -n "$ver" ] || { say "apt knows no curl source package"; exit 1; }
+offered=$(apt-cache showsrc curl 2>/dev/null | sed -n 's/^Version: //p' | sort -uV)
+ver=$(echo "$offered" | grep "^$up-" | tail -1 || true)
+[ -n "$ver" ] || { say "apt offers no curl $up source package (it offers: $(echo $offered))"; exit 1; }
 prefix="$cache/curl-$ver-$host"
-if [ -f "$prefix/.built" ]; then echo "$prefix"; exit 0; fi
-
 work="$cache/src-$ver"
 rm -rf "$work" "$prefix"; mkdir -p "$work"
 say "fetching Debian's curl $ver source"
-(cd "$work" && apt-get source -qq --download-only curl >/dev/null 2>&1 && dpkg-source -x --no-check curl_*.dsc src >/dev/null)
+(cd "$work" && apt-get source -q --download-only "curl=$ver") > "$work/fetch.log" 2>&1 ||
+    { say "apt-get source curl=$ver failed:"; tail -5 "$work/fetch.log" >&2; exit 1; }
+(cd "$work" && dpkg-source -x --no-check "curl_${ver#*:}.dsc" src) >> "$work/fetch.log" 2>&1 ||
+    { say "dpkg-source could not unpack curl $ver:"; tail -5 "$work/fetch.log" >&2; exit 1; }
 start=$(date +%s)
 say "configuring for $host (Schannel, static, HTTP only); takes a few minutes"
 cd "$work/src"
@@ -52,8 +76,9 @@ cd "$work/src"
     >"$work/configure.log" 2>&1 || { say "configure failed, see $work/configure.log"; exit 1; }
 say "compiling libcurl"
 make -j"$(nproc)" -C lib >"$work/make.log" 2>&1 || { say "make failed, see $work/make.log"; exit 1; }
-make -C lib install >/dev/null 2>&1
-make -C include install >/dev/null 2>&1
+{ make -C lib install && make -C include install; } >"$work/install.log" 2>&1 ||
+    { say "make install failed, see $work/install.log"; exit 1; }
+[ -f "$prefix/lib/libcurl.a" ] || { say "the install left out libcurl.a"; exit 1; }
 touch "$prefix/.built"
 say "built in $(( $(date +%s) - start )) s into $prefix"
 rm -rf "$work"
