@@ -72,9 +72,12 @@ CORE_OBJ := $(CORE_SRC:%.c=$(OUT)/obj/%.o)
 COMMON_T := $(wildcard tests/common/*.c)
 chobjs    = $(patsubst %.c,$(OUT)/obj/%.o,$(filter-out %/main.c,$(wildcard code/$(1)/*.c)))
 
-.PHONY: all deps build demo test docs excerpts bench bench-profile bench-figures doctor fresh-check clean $(IDS) $(IDS:%=test-%) $(IDS:%=build-%)
+.PHONY: all deps build build-all demo demo-run test test-run docs excerpts bench bench-profile bench-figures doctor fresh-check clean $(IDS) $(IDS:%=test-%) $(IDS:%=build-%)
 .DELETE_ON_ERROR:
 .SECONDEXPANSION:
+# One progress line per phase; V=1 lists every file compiled and linked.
+V        ?=
+SAY      := $(if $(filter 1,$(V)),echo,:)
 
 all: build
 
@@ -110,6 +113,7 @@ win_src_ch07         := code/ch07_bridges/main.c code/jobs/cli.c $(WIN_GLUE)
 .PHONY: win win-exes win-objs
 win:
 ifeq ($(HAVE_WIN),yes)
+	@echo "build: the Windows programs into $(WIN_OUT) (mingw-w64, run under Wine)"
 	@p=$$($(WIN_CURL_CMD)) && [ -n "$$p" ] || { echo "win: the Windows libcurl could not be built ($(WIN_CURL_CMD) says why above)" >&2; exit 1; }; \
 	 $(MAKE) --no-print-directory win-exes WIN_CURL="$$p"
 else
@@ -121,19 +125,25 @@ win_objs = $(patsubst %.c,$(WIN_OUT)/obj/%.o,$(win_src_$(1)))
 # named here, so make keeps them and rebuilds them when missing (not intermediate)
 win-objs: $(sort $(foreach e,$(WIN_EXES),$(call win_objs,$(e))))
 $(WIN_OUT)/obj/%.o: %.c $(CODE_H) $(wildcard tests/common/*.h)
-	@mkdir -p $(@D); echo "  WINCC   $<"
+	@mkdir -p $(@D); $(SAY) "  WINCC   $<"
 	@$(WIN_CC) $(WIN_CFLAGS) -c $< -o $@
 ifneq ($(EX_REPLACE),)
 $(WIN_OUT)/obj/$(EX_REPLACE:.c=.o): $(EX_WITH) FORCE
-	@mkdir -p $(@D); echo "  WINCC   $(EX_WITH) (in place of $(EX_REPLACE))"
+	@mkdir -p $(@D); $(SAY) "  WINCC   $(EX_WITH) (in place of $(EX_REPLACE))"
 	@$(WIN_CC) $(WIN_CFLAGS) -I$(dir $(EX_REPLACE)) -c $(EX_WITH) -o $@
 endif
 $(WIN_OUT)/bin/%.exe: $$(call win_objs,$$*)
-	@mkdir -p $(@D); echo "  WINLD   $@"
+	@mkdir -p $(@D); $(SAY) "  WINLD   $@"
 	@$(WIN_CC) $^ -o $@ $(WIN_LIBS)
 
+# After deps, a new make reads the Makefile again: what deps installed (liburing's
+# pkg-config file) is seen by the build, the demo and the test run of a first make.
 build: deps
-	@$(MAKE) --no-print-directory progs tests win
+	@$(MAKE) --no-print-directory build-all
+build-all:
+	@echo "build: the programs and tests into $(OUT)$(if $(filter 1,$(V)),, (V=1 lists each file))"
+	@$(MAKE) --no-print-directory progs tests
+	@$(MAKE) --no-print-directory win
 	@for c in $(SKIPPED); do echo "skip: $$c needs $$(sed -n 's/.*Requires: \([a-z]*\).*/\1/p' code/$$c/main.c), which this machine lacks"; done
 
 PROGS := $(OUT)/bin/server $(NIDS:%=$(OUT)/bin/%)
@@ -154,28 +164,28 @@ PATHS := -DBIN_REL='"$(call rel_to_tests,$(OUT)/bin)"' -DWIN_BIN_REL='"$(call re
          -DROOT_REL='"$(call rel_to_tests,.)"'
 
 $(OUT)/obj/%.o: %.c $(CODE_H) $(wildcard code/*/*.h tests/common/*.h)
-	@mkdir -p $(@D); echo "  CC      $<"
+	@mkdir -p $(@D); $(SAY) "  CC      $<"
 	@$(CC) $(CFLAGS) $(PATHS) -c $< -o $@
 
 ifneq ($(EX_REPLACE),)
 $(OUT)/obj/$(EX_REPLACE:.c=.o): $(EX_WITH) FORCE
-	@mkdir -p $(@D); echo "  CC      $(EX_WITH) (in place of $(EX_REPLACE))"
+	@mkdir -p $(@D); $(SAY) "  CC      $(EX_WITH) (in place of $(EX_REPLACE))"
 	@$(CC) $(CFLAGS) -I$(dir $(EX_REPLACE)) $(PATHS) -c $(EX_WITH) -o $@
 endif
 .PHONY: FORCE
 FORCE:
 
 $(OUT)/bin/server: $(OUT)/obj/code/server/main.o $(CORE_OBJ)
-	@mkdir -p $(@D); echo "  LINK    $@"
+	@mkdir -p $(@D); $(SAY) "  LINK    $@"
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 define chapter_rules
 $(OUT)/bin/$(1): $(OUT)/obj/code/$(2)/main.o $(call chobjs,$(2)) $(CORE_OBJ)
-	@mkdir -p $$(@D); echo "  LINK    $$@"
+	@mkdir -p $$(@D); $(SAY) "  LINK    $$@"
 	@$$(CC) $$(LDFLAGS) $$^ $$(LDLIBS) -o $$@
 $(OUT)/tests/test-$(1): $(patsubst %.c,$(OUT)/obj/%.o,$(filter-out $(wildcard tests/$(2)/win_*.c),$(wildcard tests/$(2)/*.c)) $(COMMON_T)) \
                         $(call chobjs,$(2)) $(CORE_OBJ) | $(PROGS) $(SCRIPTS)
-	@mkdir -p $$(@D); echo "  LINK    $$@"
+	@mkdir -p $$(@D); $(SAY) "  LINK    $$@"
 	@$$(CC) $$(LDFLAGS) $$^ $$(LDLIBS) $$(TESTLIBS) -o $$@
 build-$(1): deps
 	@$$(MAKE) --no-print-directory $(if $(filter $(1),$(WINONLY)),,$(OUT)/bin/$(1)) $(OUT)/bin/server $(OUT)/tests/test-$(1) win
@@ -192,6 +202,8 @@ endef
 $(foreach c,$(CHAPTERS),$(eval $(call chapter_rules,$(call ids,$(c)),$(c))))
 
 demo: build
+	@$(MAKE) --no-print-directory demo-run
+demo-run:
 	@tools/demo.sh $(OUT)/bin $(filter-out ch08 ch09,$(NIDS))
 
 excerpts:
@@ -202,19 +214,26 @@ docs: deps
 	@doxygen docs/Doxyfile > build/docs/doxygen.log && echo "docs: build/docs/html/index.html (0 warnings)"
 	@tools/docs-check.sh
 
-# Everything: tests, then excerpts and docs, then the native tests again under ASan+UBSan.
+# Everything: the suites, natively and under ASan+UBSan, then the checks of the
+# text, the exercises and the docs, one after another; beside them all, from the
+# start, the claims and their breakers (a lane: mostly waiting, in trees and
+# Wine prefixes of their own).
 # With LIBCURL=8, the suites only (native and ASan): the checks of the text and the
 # exercises are about the project's files, and run on the default libcurl.
 test: build
+	@tools/bootstrap.sh test
+	@$(MAKE) --no-print-directory test-run
+test-run:
+	@echo "build: the same under ASan+UBSan into build/$(ASAN_V)"
 	@$(MAKE) --no-print-directory VARIANT=$(ASAN_V) progs $(filter-out $(WINONLY:%=build/$(ASAN_V)/tests/test-%),$(TESTS:build/$(NATIVE_V)/%=build/$(ASAN_V)/%))
 ifeq ($(LIBCURL),8)
 	@echo "libcurl $$($(PKGCONF) --modversion libcurl) from $(CURL8)"
 	@tools/run-tests.sh --variants $(NATIVE_V),$(ASAN_V) --only-native "$(WINONLY)" $(AIDS)
 else
 	@tools/run-tests.sh --variants native,asan --only-native "$(WINONLY)" \
+	    --lane "claims=tools/claims.sh build/native/tests chapters/*.md" \
 	    --check "runner=tools/runner-selftest.sh" \
 	    --check "excerpts=$(MAKE) --no-print-directory excerpts" \
-	    --check "claims=tools/claims.sh build/native/tests chapters/*.md" \
 	    --check "outputs=tools/outputs.sh README.md chapters/*.md docs/workshop/workshop.md" \
 	    --check "moved-tree=tools/moved-tree.sh" \
 	    --check "exercises=tools/exercise.sh --verify" \

@@ -106,7 +106,8 @@ END { printf "  %-12s", "backend"; n = 0
           for (i = 1; i <= n; i++) printf " %9s", v[order[b], nn[i]]; printf "\n" } }' "$csv"
 
 # ---- plots
-command -v gnuplot >/dev/null 2>&1 || { echo "bench: gnuplot missing; no plots"; exit 0; }
+# the report above is what the CSV says, gnuplot or not; only this last line differs
+command -v gnuplot >/dev/null 2>&1 || { echo; echo "bench: $csv; no plots: gnuplot is missing (make bench installs it)"; exit 0; }
 awk -F, '$1 == "throughput" { print ($2 == "loop" ? $3 : $2), $9 }' "$csv" > "$out/rate.dat"
 for b in multi_poll uv select poll epoll uring-poll; do
     awk -F, -v b="$b" '$1 ~ /^scale_/ && ($2 == "loop" ? $3 : $2) == b && $6 == $5 {

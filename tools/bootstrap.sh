@@ -1,6 +1,9 @@
 #!/bin/sh
 # Install what the project needs, once: apt as root (or sudo), else print the apt line.
-# Usage: tools/bootstrap.sh native|windows|bench|docs|fresh|all
+# Usage: tools/bootstrap.sh native|windows|bench|docs|test|fresh|all
+#   make demo installs windows (which takes in native); make test installs test:
+#   all that its checks run, the site check's Chromium and Node.js and make
+#   bench's tools for chapter 9's short run (make ch09) among them
 set -eu
 
 want="${1:-native}"
@@ -21,9 +24,10 @@ case "$want" in
     windows) pkgs="$pkgs_native $pkgs_windows" ;;
     bench)   pkgs="$pkgs_native $pkgs_bench" ;;
     docs)    pkgs="$pkgs_native $pkgs_docs" ;;
+    test)    pkgs="$pkgs_native $pkgs_windows $pkgs_bench $pkgs_docs" ;;
     fresh)   pkgs="$pkgs_fresh" ;;
     all)     pkgs="$pkgs_native $pkgs_windows $pkgs_bench $pkgs_docs" ;;
-    *) echo "bootstrap: unknown set '$want' (native|windows|bench|docs|fresh|all)" >&2; exit 2 ;;
+    *) echo "bootstrap: unknown set '$want' (native|windows|bench|docs|test|fresh|all)" >&2; exit 2 ;;
 esac
 
 if ! command -v dpkg-query >/dev/null 2>&1; then

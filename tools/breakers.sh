@@ -17,14 +17,18 @@
 # Variant: asan, a sanitizer's report is the claim's reason and counts).
 #
 # Usage: tools/breakers.sh [NAME...]     (default: every tests/breakers/*.patch)
-# Prints one line per breaker and "breakers: M run, all caught" (exit 0), or
-# names the survivors (exit 1).
+# Prints how many and about how long, then one line per breaker as it ends
+# ("breakers 37/96, 5 min: breaker NAME: caught by ..."), and "breakers: M run,
+# all caught" (exit 0), or names the survivors (exit 1).
+#
+# BREAKERS_JOBS (2) breakers run at a time, each worker in its own scratch tree
+# (build/brk, build/brk2, ...), taking the next name from one queue, the
+# slowest first (by the last run's times, build/brk-times.txt). Most of a
+# breaker's time is waiting (a server's delay, a test's deadline, Wine), and
+# the Windows programs of all workers share one Wine prefix, whose runs
+# tools/wine-run.sh serialises; one wineserver is held for the whole run.
 set -u
 cd "$(dirname "$0")/.."
-tree=${BREAKERS_TREE:-brk}   # the scratch tree under build/ (another name runs beside it)
-log=build/$tree/breakers.log
-mkdir -p build/$tree
-: > "$log"
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=0" UBSAN_OPTIONS="halt_on_error=1"
 
 if [ $# -eq 0 ]; then
@@ -35,10 +39,11 @@ fi
 field() { sed -n "s/^$1: *//p" "$2" | head -1; }
 have_win=$(command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 && command -v wine >/dev/null 2>&1 && echo yes)
 
-run=0; caught=0; skipped=0; survivors=""
-for name in "$@"; do
+# one NAME: apply the breaker, build the broken tree, run its tests; prints one line
+one() {
+    name=$1
     p="tests/breakers/$name.patch"
-    [ -f "$p" ] || { echo "breakers: no $p" >&2; survivors="$survivors $name"; continue; }
+    [ -f "$p" ] || { echo "breakers: no $p" >&2; survivors="$survivors $name"; return; }
     file=$(sed -n 's|^+++ b/\([^	 ]*\).*|\1|p' "$p" | head -1)
     tests=$(field Tests "$p")
     exes=$(field Exes "$p")
@@ -49,16 +54,16 @@ for name in "$@"; do
     id=$(echo "$tests" | sed 's/^\(ch[0-9]*\)_.*/\1/')
     if [ -z "$file" ] || [ -z "$tests" ] || [ $(sed -n 's|^+++ b/||p' "$p" | wc -l) -ne 1 ]; then
         echo "breaker $name: needs a Tests: line and a diff of exactly one file" >&2
-        survivors="$survivors $name"; continue
+        survivors="$survivors $name"; return
     fi
     if [ -n "$exes" ] && [ "$have_win" != yes ]; then
-        echo "breaker $name: skipped (needs mingw-w64 and Wine)"; skipped=$((skipped + 1)); continue
+        echo "breaker $name: skipped (needs mingw-w64 and Wine)"; skipped=$((skipped + 1)); return
     fi
     patched="$out/patched/$(basename "$file")"
     # -F0: the context must match exactly, so a stale breaker is named, not applied elsewhere
     if ! patch -F0 -s -o "$patched" "$file" "$p" >> "$log" 2>&1; then
         echo "breaker $name: the patch no longer applies exactly to $file (regenerate it)" >&2
-        survivors="$survivors $name"; continue
+        survivors="$survivors $name"; return
     fi
     run=$((run + 1))
     targets="progs $out/tests/test-$id"
@@ -121,12 +126,103 @@ for name in "$@"; do
     # put the tree back: the next breaker rebuilds the original object and programs
     rm -f "$out/obj/${file%.c}.o" "$out/win/obj/${file%.c}.o"
     for e in $exes; do rm -f "$out/win/bin/$e.exe"; done
-done
+}
 
+q=build/brk-queue
+take() {   # the next name in the queue, or nothing (exit 1) when it is empty
+    exec 7>>"$q/lock"; flock 7
+    n=$(cat "$q/next"); echo $((n + 1)) > "$q/next"
+    sed -n "$((n + 1))p" "$q/todo" | grep .
+}
+worker() {   # worker TREE: breakers from the queue until it is empty, in build/TREE
+    tree=$1
+    log=build/$tree/breakers.log
+    mkdir -p "build/$tree"; : > "$log"
+    run=0; caught=0; skipped=0; survivors=""
+    while name=$(take); do one "$name"; done
+    echo "$run $caught $skipped $survivors" > "$q/result-$tree"
+    [ "$have_win" = yes ] && tools/wine-run.sh --release
+}
+
+# Each worker runs its Windows programs in a Wine prefix of its own
+# (build/wine-TREE), so two run at once, each with one wineserver held for
+# the worker's whole run (tools/wine-run.sh) and ended on the way out.
+export WINE_HELD=1
+release_all() {
+    [ "$have_win" = yes ] || return 0
+    for pfx in build/wine-brk*; do
+        [ -f "$pfx/system.reg" ] && WINE_PREFIX_NAME=${pfx#build/} tools/wine-run.sh --release
+    done
+}
+trap 'release_all' EXIT
+trap 'exit 130' INT; trap 'exit 143' TERM
+
+total=$#
+jobs=${BREAKERS_JOBS:-2}
+[ "$jobs" -ge 1 ] 2>/dev/null || { echo "breakers: BREAKERS_JOBS is a number of workers, not '$jobs'" >&2; exit 2; }
+[ "$jobs" -le "$total" ] || jobs=$total
+times=build/brk-times.txt
+rm -rf "$q"; mkdir -p "$q"; echo 0 > "$q/next"
+# the slowest first, so no worker is left with a long one at the end: by the
+# last run's seconds, and a breaker with no time yet by its Windows programs
+for b in "$@"; do
+    s=$(awk -v b="$b" '$1 == b { print $2 }' "$times" 2>/dev/null | tail -1)
+    [ -n "$s" ] || { [ -n "$(field Exes "tests/breakers/$b.patch" 2>/dev/null)" ] && s=30 || s=5; }
+    echo "$s $b"
+done | sort -k1,1nr -k2 > "$q/timed"
+cut -d' ' -f2 "$q/timed" > "$q/todo"
+est=$(awk -v j="$jobs" '{ t += $1 } END { printf "%.0f", t / j / 60 + 0.5 }' "$q/timed")
+from=$( [ -f "$times" ] && echo "the last run's times" || echo "a first guess: no run here yet")
+echo "breakers: $total to run, $jobs at a time; about $est min ($from)"
+
+t0=$(date +%s); pids=""
+i=1
+while [ $i -le "$jobs" ]; do
+    tree=brk; [ $i -gt 1 ] && tree=brk$i
+    (export WINE_PREFIX_NAME=wine-$tree; worker "$tree") > "$q/w$i.out" 2>&1 &
+    pids="$pids $!"; i=$((i + 1))
+done
+done_n=0
+show() {   # each new line of the workers' output, the ended breakers counted
+    k=1
+    while [ $k -le "$jobs" ]; do
+        f=$q/w$k.out; k=$((k + 1))
+        seen=$(cat "$f.seen" 2>/dev/null || echo 0)
+        n=$(wc -l < "$f")
+        [ "$n" -gt "$seen" ] || continue
+        sed -n "$((seen + 1)),${n}p" "$f" |
+            awk -v d="$done_n" -v t="$total" -v m="$(( ($(date +%s) - t0) / 60 ))" '
+                /^breaker / { d++; printf "breakers %d/%d, %d min: %s\n", d, t, m, $0; next } { print }'
+        done_n=$((done_n + $(sed -n "$((seen + 1)),${n}p" "$f" | grep -c '^breaker ')))
+        echo "$n" > "$f.seen"
+    done
+}
+while :; do
+    alive=0
+    for p in $pids; do kill -0 "$p" 2>/dev/null && alive=1; done
+    show
+    [ $alive = 1 ] || break
+    sleep 1
+done
+wait
+
+run=0; caught=0; skipped=0; survivors=""
+for r in "$q"/result-*; do
+    [ -f "$r" ] || continue
+    read -r a b c d < "$r"
+    run=$((run + a)); caught=$((caught + b)); skipped=$((skipped + c)); survivors="$survivors${d:+ $d}"
+done
+# each breaker's seconds, for the next run's order and estimate
+cat "$q"/w*.out | sed -n 's/^breaker \([a-z0-9_]*\): .*(\([0-9]*\) s)$/\1 \2/p' |
+    { [ -f "$times" ] && cat "$times"; cat; } | awk '{ t[$1] = $2 } END { for (b in t) print b, t[b] }' |
+    sort > "$times.new" && mv "$times.new" "$times"
+took="$(( ($(date +%s) - t0) / 60 )) min $(( ($(date +%s) - t0) % 60 )) s, $jobs at a time"
 if [ -n "$survivors" ]; then
-    echo "breakers: $run run, $caught caught; NOT caught:$survivors (log: $log)"
+    echo "breakers: $run run, $caught caught; NOT caught: $survivors ($took; logs: build/brk*/breakers.log)"
     exit 1
 fi
-[ "$skipped" -gt 0 ] && echo "breakers: $run run, all caught, $skipped skipped (no Wine)" \
-                     || echo "breakers: $run run, all caught"
+[ "$run" -eq "$total" ] || [ "$skipped" -gt 0 ] ||
+    { echo "breakers: only $run of $total ran ($took)"; exit 1; }
+[ "$skipped" -gt 0 ] && echo "breakers: $run run, all caught, $skipped skipped (no Wine) ($took)" \
+                     || echo "breakers: $run run, all caught ($took)"
 exit 0

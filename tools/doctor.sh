@@ -35,9 +35,9 @@ have doxygen && ok "doxygen" "$(doxygen --version)" || bad "doxygen" "(apt-get i
 have dot && ok "graphviz" "" || bad "graphviz" "(apt-get install graphviz)"
 c=$(command -v chromium || command -v chromium-browser || true)
 [ -n "$c" ] && ok "Chromium (make docs site check)" "$c" ||
-    bad "Chromium (make docs site check)" "(apt-get install chromium)"
+    soft "Chromium (make docs site check)" "installed by the first make test or make docs (tools/bootstrap.sh docs)"
 have npm && ok "npm (make docs, once)" "$(npm --version 2>/dev/null)" ||
-    bad "npm (make docs, once)" "(apt-get install nodejs npm)"
+    soft "npm (make docs, once)" "installed by the first make test or make docs (tools/bootstrap.sh docs)"
 [ -d tools/docs-check/node_modules/playwright-core ] &&
     ok "playwright-core" "tools/docs-check/node_modules" ||
     soft "playwright-core" "fetched from the npm registry by the first make docs"
@@ -78,7 +78,7 @@ fi
 
 echo "chapter 9 (make bench)"
 for t in nginx wrk gnuplot curl; do
-    have $t && ok "$t" "" || soft "$t" "(apt-get install nginx-light wrk gnuplot-nox curl)"
+    have $t && ok "$t" "" || soft "$t" "installed by the first make bench (tools/bootstrap.sh bench)"
 done
 v=$(pc libuv) && ok "libuv" "$v" || soft "libuv" "(apt-get install libuv1-dev)"
 

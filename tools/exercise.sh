@@ -193,7 +193,7 @@ fi
 rm -rf "$out/win/results"
 # shorter limits than the full suite's: a wrong answer that stalls fails in seconds
 # and a Windows program runs only the backend the exercise is about (WINE_ONLY)
-WINE_TIMEOUT=30 CONTRACT_JOB_MS=2000 WINE_CONTRACT_BACKENDS="$WINE_ONLY" WIN_BRIDGES_ONLY="$WINE_ONLY" \
+WINE_TIMEOUT=30 CONTRACT_JOB_MS=2000 WINE_CONTRACT_BACKENDS="$WINE_ONLY" \
     "$out/tests/test-$id" --filter "$TESTS" -j2 --verbose > "$log" 2>&1
 syn=$(grep 'Synthesis:' "$log" | tail -1)
 tested=$(echo "$syn" | sed -n 's/.*Tested: \([0-9]*\).*/\1/p')

@@ -3,7 +3,8 @@
 # the README installs. Builds a minimal Debian 12 root with mmdebstrap (minbase
 # with gcc and make, nothing else), mounts /proc, /sys and /dev into it, copies
 # a clean clone of HEAD in, and runs the README's two commands there as printed,
-# as root: make demo, then make test. Prints each command's time and verdict,
+# as root: make demo, then make test (and make doctor between them, which must
+# say the machine is ready). Prints each command's time and verdict,
 # then the summary line of make test, and appends one line to
 # docs/figures/fresh-runs.txt. Everything it mounts is unmounted and every
 # process left in the root is ended, on every exit path.
@@ -12,7 +13,8 @@
 # Usage: tools/fresh-check.sh [--backports] [--keep] [--only-demo]
 #   --backports  bookworm-backports in the root's apt sources (deb and deb-src),
 #                as on a machine that has enabled it
-#   --keep       leave the root in build/fresh/root (unmounted) for a look
+#   --keep       leave the root (unmounted) for a look: /var/tmp/iocp-tutorial-fresh/root,
+#                or FRESH_DIR/root; the logs are in build/fresh-logs
 #   --only-demo  make demo only (a quick look at the install steps)
 # Exit: 0 when every step is green, 1 when one is red, 2 when it cannot run here.
 set -u
@@ -32,9 +34,12 @@ say() { echo "fresh-check: $*"; }
 [ "$(uname -s)" = Linux ] || { say "needs Linux" >&2; exit 2; }
 command -v mmdebstrap >/dev/null 2>&1 || tools/bootstrap.sh fresh || exit 2
 
-work=${FRESH_DIR:-$here/build/fresh}
+# The root lives outside the clone, never under build/: a make clean or a
+# search of the tree must not walk into the /dev and /sys mounted in it.
+work=${FRESH_DIR:-/var/tmp/iocp-tutorial-fresh}
+case "$work" in "$here"|"$here"/*) say "FRESH_DIR must be outside the clone" >&2; exit 2 ;; esac
 root=$work/root
-logs=$work/logs
+logs=$here/build/fresh-logs
 record=docs/figures/fresh-runs.txt
 
 in_root() {   # the pids whose root directory is inside the fresh root
@@ -132,6 +137,9 @@ run() {
 }
 
 run demo "make demo"
+# the workshop's first screen: right after make demo, make doctor is ready (exit 0)
+doctor_rc=skipped; doctor_s=0
+[ "$demo_rc" = 0 ] && run doctor "make doctor"
 test_rc=skipped; test_s=0; summary=""
 if [ "$only_demo" = 0 ]; then
     run test "make test"
@@ -159,11 +167,11 @@ if [ "$only_demo" = 0 ] && [ "$demo_rc" = 0 ]; then
 fi
 
 verdict=green
-[ "$demo_rc" = 0 ] || verdict=red
+[ "$demo_rc" = 0 ] && [ "$doctor_rc" = 0 ] || verdict=red
 [ "$only_demo" = 1 ] || { [ "$test_rc" = 0 ] && [ "$lock_rc" = 0 ]; } || verdict=red
 mem=$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
 line="$commit $(date -u +%Y-%m-%dT%H:%MZ) $verdict; Debian 12 root ($what) on $(uname -r), $(nproc) cores, $mem;"
-line="$line make demo ${demo_s} s exit $demo_rc"
+line="$line make demo ${demo_s} s exit $demo_rc; make doctor exit $doctor_rc"
 [ "$only_demo" = 1 ] || line="$line; make test ${test_s} s exit $test_rc; two first builds: $( [ "$lock_rc" = 0 ] && echo ok || echo "exit $lock_rc"); $summary"
 echo "$line" >> "$record"
 say "recorded in $record:"

@@ -1,7 +1,11 @@
 #!/bin/sh
 # Run chapters' Criterion suites and print one summary for all of them.
 # Usage: tools/run-tests.sh [--variants native,asan] [--only-native "ID..."]
-#                           [--check NAME=CMD]... ID...
+#                           [--lane NAME=CMD]... [--check NAME=CMD]... ID...
+# A --check runs after the suites, one after another; a --lane starts at once
+# and runs beside the suites and the checks (the breakers: mostly waiting, in
+# trees and Wine prefixes of their own), its lines shown as they come. The
+# summary gives each suite's, check's and lane's time.
 # A suite is green only when every test passed, its program exited 0 and
 # printed its Synthesis line within RUN_TESTS_LIMIT seconds (900), and no skip
 # gave a reason that is false here. tools/runner-selftest.sh proves each case.
@@ -9,12 +13,15 @@
 set -u
 variants=native
 checks=""
+lanes=""
 only_native=""      # chapters whose tests drive Windows programs: no sanitizer run
 while [ $# -gt 0 ]; do
     case "$1" in
         --variants) variants="$2"; shift 2 ;;
         --only-native) only_native="$2"; shift 2 ;;
         --check)    checks="$checks
+$2"; shift 2 ;;
+        --lane)     lanes="$lanes
 $2"; shift 2 ;;
         *) break ;;
     esac
@@ -27,6 +34,12 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 log=${RUN_TESTS_LOGS:-build/test-logs}; mkdir -p "$log"
 limit=${RUN_TESTS_LIMIT:-900}   # seconds for one test program, all its tests
 have_win=$(command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 && command -v wine >/dev/null 2>&1 && echo yes)
+# One wineserver for the whole run (tools/wine-run.sh --hold), ended on the way out.
+if [ "$have_win" = yes ] && [ -z "${WINE_HELD:-}" ]; then
+    tools/wine-run.sh --hold 900 && export WINE_HELD=1
+    trap 'tools/wine-run.sh --release' EXIT
+    trap 'exit 130' INT; trap 'exit 143' TERM
+fi
 
 # verdict LOG EXIT: prints "PASS/TESTED SKIPS@row text"; returns 1 when the
 # program is red. Red is: a failing test, a non-zero exit (a crash or abort
@@ -66,6 +79,25 @@ verdict() {
     return $red
 }
 table=""; total_pass=0; total_fail=0; total_skip=0; rc=0
+t_all=$(date +%s)
+since() { echo "$(( $(date +%s) - $1 )) s"; }
+
+# the lanes, in the background from the start; each one's exit status in a file
+lane_names=""
+old_ifs=$IFS; IFS='
+'
+for c in $lanes; do
+    [ -n "$c" ] || continue
+    IFS=$old_ifs
+    name=${c%%=*}; cmd=${c#*=}
+    lane_names="$lane_names $name"
+    date +%s > "$log/lane-$name.start"
+    { sh -c "$cmd" 2>&1; echo $? > "$log/lane-$name.rc"; date +%s > "$log/lane-$name.end"; } |
+        tee "$log/lane-$name.txt" &
+    IFS='
+'
+done
+IFS=$old_ifs
 
 for v in $(echo "$variants" | tr , ' '); do
     for id in "$@"; do
@@ -79,6 +111,7 @@ $id $v missing"; continue
         echo "== $id ($v)"
         out="$log/$id-$v.txt"
         touch "$log/.start-$id"
+        t_suite=$(date +%s)
         # each test's name and result as it finishes, failures with their messages;
         # the program's own exit status is kept, not lost in the pipe
         { timeout -k 10 "$limit" "$t" -j2 --verbose 2>&1; echo $? > "$out.rc"; } | tee "$out" |
@@ -98,9 +131,10 @@ $id $v missing"; continue
         total_skip=$((total_skip + skip))
         if [ "$vrc" -ne 0 ]; then rc=1; echo "run-tests: $id ($v) is red; the whole log: $out" >&2; fi
         table="$table
-$id $v ${row#*@}"
+$id $v ${row#*@} ($(since "$t_suite"))"
     done
 done
+t_suites=$(since "$t_all")
 
 checks_out=""
 old_ifs=$IFS; IFS='
@@ -109,17 +143,31 @@ for c in $checks; do
     [ -n "$c" ] || continue
     name=${c%%=*}; cmd=${c#*=}
     IFS=$old_ifs
-    if sh -c "$cmd"; then res=ok; else res=FAILED; rc=1; fi
+    t_check=$(date +%s)
+    if sh -c "$cmd"; then res=ok; else res=FAILED; rc=1; total_fail=$((total_fail + 1)); fi
     IFS='
 '
     checks_out="$checks_out
-$name $res"
+$name $res ($(since "$t_check"))"
 done
 IFS=$old_ifs
+for name in $lane_names; do
+    [ -f "$log/lane-$name.rc" ] || echo "run-tests: waiting for the $name lane (its lines above)"
+done
+wait
+for name in $lane_names; do
+    lrc=$(cat "$log/lane-$name.rc" 2>/dev/null || echo 1)
+    [ "$lrc" = 0 ] && res=ok || { res=FAILED; rc=1; total_fail=$((total_fail + 1)); }
+    took=$(( $(cat "$log/lane-$name.end" 2>/dev/null || date +%s) - $(cat "$log/lane-$name.start") ))
+    checks_out="$checks_out
+$name $res ($took s, beside the rest; its log: $log/lane-$name.txt)"
+done
 
 echo
 echo "== summary (all chapters)"
 echo "$table" | awk 'NF { id = $1; v = $2; $1 = ""; $2 = ""; sub(/^ +/, ""); printf "  %-8s %-7s %s\n", id, v, $0 }'
-echo "$checks_out" | awk 'NF { printf "  %-16s %s\n", $1, $2 }'
+echo "$checks_out" | awk 'NF { n = $1; $1 = ""; sub(/^ /, ""); printf "  %-16s %s\n", n, $0 }'
+echo "  time: the suites $t_suites, all $(since "$t_all")"
+# a red check or lane counts as one failure: the line is the run's verdict
 echo "summary: $total_pass passed, $total_fail failed, $total_skip skipped"
 exit $rc

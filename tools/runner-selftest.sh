@@ -36,5 +36,13 @@ hang         1 TIMED OUT: the program was killed after 3 s
 crash        1 FAILED: runner_crash::dies: CRASH!
 false_skip   1 FALSE SKIP
 CASES
-[ $bad -eq 0 ] && echo "runner-selftest: $n programs, each judged as it should be (green only for the right one)"
+# a lane (run beside the suites) or a check that fails makes the run red and counts as a failure
+RUN_TESTS_BUILD=$b RUN_TESTS_LOGS=$b/logs RUN_TESTS_LIMIT=3 \
+    tools/run-tests.sh --lane "lane=echo a lane line; exit 3" --check "check=true" green > "$b/lane.out" 2>&1
+got=$?; n=$((n + 1))
+if [ "$got" -ne 1 ] || ! grep -q '^  lane  *FAILED' "$b/lane.out" || ! grep -q '^  check  *ok' "$b/lane.out" ||
+   ! grep -q '^a lane line$' "$b/lane.out" || ! grep -q '^summary: 1 passed, 1 failed, 1 skipped$' "$b/lane.out"; then
+    echo "runner-selftest: a failing lane: exit $got (want 1), output:"; sed 's/^/    /' "$b/lane.out"; bad=1
+fi
+[ $bad -eq 0 ] && echo "runner-selftest: $n runs, each judged as it should be (green only for the right one)"
 exit $bad

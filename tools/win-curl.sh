@@ -52,7 +52,10 @@ ensure_deb_src() {
 
 ensure_deb_src
 offered=$(apt-cache showsrc curl 2>/dev/null | sed -n 's/^Version: //p' | sort -uV)
-ver=$(echo "$offered" | grep "^$up-" | tail -1 || true)
+# the source of the native libcurl itself when apt offers it, else the newest
+# revision of its upstream version (a backports revision may lack its .dsc)
+ver=$(dpkg-query -W -f='${source:Version}' libcurl4-openssl-dev 2>/dev/null || true)
+echo "$offered" | grep -qxF "$ver" || ver=$(echo "$offered" | grep "^$up-" | grep -v '~bpo' | tail -1 || true)
 [ -n "$ver" ] || { say "apt offers no curl $up source package (it offers: $(echo $offered))"; exit 1; }
 prefix="$cache/curl-$ver-$host"
 work="$cache/src-$ver"

@@ -64,13 +64,17 @@ static void describe(const char *exe, int rc, const char *out, const char *err)
              len, last ? last : "", last ? "\", so the step after it hung or died. " : ". ", err);
 }
 
-const char *wine_partial_output(const char *exe, const char *const args[])
+/* The output of @exe with @args, run once per test run and @part (NULL: one part). */
+static const char *part_output(const char *exe, const char *part, const char *const args[])
 {
     static char out[1 << 16];
     char cache[1200], lockp[1220], err[4096], path[1100];
     int rc = 0;
-    /* Criterion forks each test from one runner: its pid names this test run. */
-    snprintf(cache, sizeof cache, "%s/../results/%s.%ld.txt", win_bin(), exe, (long)getppid());
+    /* Criterion forks each test from one runner: its pid names this test run.
+     * The arguments do not: each test's server has its own URL, and the first
+     * test's run answers them all. */
+    snprintf(cache, sizeof cache, "%s/../results/%s%s%s.%ld.txt", win_bin(), exe,
+             part ? "." : "", part ? part : "", (long)getppid());
     snprintf(lockp, sizeof lockp, "%s.lock", cache);
     snprintf(path, sizeof path, "%s/../results", win_bin());
     mkdir(path, 0755);
@@ -108,6 +112,11 @@ const char *wine_partial_output(const char *exe, const char *const args[])
     close(lk);
     describe(exe, rc, out, err);
     return out;
+}
+
+const char *wine_partial_output(const char *exe, const char *const args[])
+{
+    return part_output(exe, NULL, args);
 }
 
 const char *wine_output(const char *exe, const char *const args[])
@@ -160,11 +169,17 @@ void wine_contract_case(const char *backend, const char *name)
 const char *wine_fact(const char *exe, const char *const args[], const char *name,
                       char *line, size_t len)
 {
+    return wine_part_fact(exe, NULL, args, name, line, len);
+}
+
+const char *wine_part_fact(const char *exe, const char *part, const char *const args[],
+                           const char *name, char *line, size_t len)
+{
     char prefix[96];
     wine_require(exe);
     /* a fact printed before the program hung or died still holds: the test
      * judges its values; a fact it never reached fails with how it ended */
-    const char *out = wine_partial_output(exe, args);
+    const char *out = part_output(exe, part, args);
     snprintf(prefix, sizeof prefix, "FACT %s ", name);
     if (!wine_line(out, prefix, line, len) && wine_failure())
         cr_assert_fail("no FACT %s: %s", name, wine_failure());

@@ -29,6 +29,11 @@ const char *wine_line(const char *out, const char *prefix, char *line, size_t le
 const char *wine_fact(const char *exe, const char *const args[], const char *name,
                       char *line, size_t len);
 
+/* The same for a program run in parts, one run per test run and @part: the part
+ * is among @args (win_bridges.exe's usage names its parts). */
+const char *wine_part_fact(const char *exe, const char *part, const char *const args[],
+                           const char *name, char *line, size_t len);
+
 /* Assert the contract case @name passed on @backend in win_contract.exe's output. */
 void wine_contract_case(const char *backend, const char *name);
 
