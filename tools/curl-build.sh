@@ -35,20 +35,12 @@ cache="${CURL_CACHE:-${XDG_CACHE_HOME:-$home/.cache}/iocp-tutorial}"
 mkdir -p "$cache"
 say() { echo "curl-build: $*" >&2; }
 
+. "$(dirname "$0")/cache.sh"
 # the prefix of a finished build: the cheap path, taken by every make call after the first
-for p in "$cache"/curl-"$want"-*-"$kind"; do
-    [ -f "$p/.built" ] && { echo "$p"; exit 0; }
-done
-
+built "$cache" "curl-$want-*-$kind" && exit 0
 # one build at a time per cache: a second caller waits, then takes the first one's build
-exec 8>"$cache/.curl-build-$want-$kind.lock"
-if ! flock -n 8; then
-    say "another build of libcurl $want ($kind) is running into $cache; waiting for it"
-    flock 8
-fi
-for p in "$cache"/curl-"$want"-*-"$kind"; do
-    [ -f "$p/.built" ] && { echo "$p"; exit 0; }
-done
+lock_cache "$cache" "curl-build-$want-$kind" curl-build
+built "$cache" "curl-$want-*-$kind" && exit 0
 
 cc=cc; [ "$kind" = native ] || cc=$kind-gcc
 for t in apt-get $cc make pkg-config; do

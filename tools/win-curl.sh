@@ -17,19 +17,11 @@ say() { echo "win-curl: $*" >&2; }
 # the version to build: the native libcurl's (what the chapters' native builds use)
 up=$(pkg-config --modversion libcurl 2>/dev/null || true)
 [ -n "$up" ] || up=7.88.1
+. "$(dirname "$0")/cache.sh"
 # the cheap path, taken by every make call after the first
-for p in "$cache"/curl-"$up"-*-"$host"; do
-    [ -f "$p/.built" ] && { echo "$p"; exit 0; }
-done
-
-exec 8>"$cache/.win-curl.lock"
-if ! flock -n 8; then
-    say "another build of the Windows libcurl is running into $cache; waiting for it"
-    flock 8
-fi
-for p in "$cache"/curl-"$up"-*-"$host"; do
-    [ -f "$p/.built" ] && { echo "$p"; exit 0; }
-done
+built "$cache" "curl-$up-*-$host" && exit 0
+lock_cache "$cache" win-curl win-curl
+built "$cache" "curl-$up-*-$host" && exit 0     # the build we waited for
 
 ensure_deb_src() {
     if apt-get indextargets --no-release-info 2>/dev/null | grep -q 'Created-By: Sources'; then
