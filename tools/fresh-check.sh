@@ -137,6 +137,15 @@ run() {
 }
 
 run demo "make demo"
+# Wine and io_uring must work in the root, or the chapters that need them
+# cannot show anything there: say which, and the run is red
+can_rc=0
+if [ "$demo_rc" = 0 ]; then
+    grep -q '^ch03.exe  *select (Wine)  *16  *16 ' "$logs/demo.log" ||
+        { say "Wine does not work in the root: make demo has no ch03.exe row with 16 of 16" >&2; can_rc=1; }
+    grep -q '^ch08  *uring-poll  *16  *16 ' "$logs/demo.log" ||
+        { say "io_uring does not work in the root: make demo has no ch08 row with 16 of 16" >&2; can_rc=1; }
+fi
 # the workshop's first screen: right after make demo, make doctor is ready (exit 0)
 doctor_rc=skipped; doctor_s=0
 [ "$demo_rc" = 0 ] && run doctor "make doctor"
@@ -145,6 +154,13 @@ if [ "$only_demo" = 0 ]; then
     run test "make test"
     summary=$(grep '^summary: ' "$logs/test.log" | tail -1)
     [ -n "$summary" ] || summary="summary: make test printed none"
+    # a skip in a fresh root is something the README's commands did not make work
+    case "$summary" in
+        *", 0 skipped") ;;
+        *) say "make test skipped tests in the root:" >&2
+           grep -h '^\[SKIP\]' "$root$src"/build/test-logs/*.txt 2>/dev/null | sort -u | head -5 >&2
+           can_rc=1 ;;
+    esac
 fi
 
 # Two first builds of the Windows libcurl at once, into one empty cache: both
@@ -167,11 +183,11 @@ if [ "$only_demo" = 0 ] && [ "$demo_rc" = 0 ]; then
 fi
 
 verdict=green
-[ "$demo_rc" = 0 ] && [ "$doctor_rc" = 0 ] || verdict=red
+[ "$demo_rc" = 0 ] && [ "$doctor_rc" = 0 ] && [ "$can_rc" = 0 ] || verdict=red
 [ "$only_demo" = 1 ] || { [ "$test_rc" = 0 ] && [ "$lock_rc" = 0 ]; } || verdict=red
 mem=$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
 line="$commit $(date -u +%Y-%m-%dT%H:%MZ) $verdict; Debian 12 root ($what) on $(uname -r), $(nproc) cores, $mem;"
-line="$line make demo ${demo_s} s exit $demo_rc; make doctor exit $doctor_rc"
+line="$line make demo ${demo_s} s exit $demo_rc; make doctor exit $doctor_rc; Wine, io_uring, no skips: $( [ "$can_rc" = 0 ] && echo ok || echo NO)"
 [ "$only_demo" = 1 ] || line="$line; make test ${test_s} s exit $test_rc; two first builds: $( [ "$lock_rc" = 0 ] && echo ok || echo "exit $lock_rc"); $summary"
 echo "$line" >> "$record"
 say "recorded in $record:"
