@@ -15,7 +15,7 @@ pkgs_bench="nginx-light wrk gnuplot-nox curl strace valgrind"
 if command -v apt-cache >/dev/null 2>&1 && apt-cache show linux-perf >/dev/null 2>&1; then
     pkgs_bench="$pkgs_bench linux-perf"
 fi
-pkgs_docs="chromium"
+pkgs_docs="chromium ca-certificates"
 pkgs_fresh="mmdebstrap"
 command -v npm >/dev/null 2>&1 || pkgs_docs="$pkgs_docs nodejs npm"
 
@@ -70,6 +70,7 @@ why() {
         liburing-dev) echo "io_uring, chapter 8" ;;
         doxygen|graphviz) echo "make docs" ;;
         chromium) echo "make docs loads every page in it (headless) to check the site" ;;
+        ca-certificates) echo "npm fetches playwright-core over HTTPS" ;;
         mmdebstrap) echo "make fresh-check builds a minimal Debian 12 root with it" ;;
         nodejs|npm) echo "drives Chromium for the site check (playwright-core)" ;;
         libcurl4-openssl-dev) echo "libcurl" ;;

@@ -10,7 +10,9 @@ cd "$(dirname "$0")/.."
 tools/bootstrap.sh docs || exit 1
 if [ ! -d tools/docs-check/node_modules/playwright-core ]; then
     echo "docs-check: installing playwright-core (npm, once) to drive Chromium"
-    (cd tools/docs-check && npm ci --no-audit --no-fund --silent) || {
-        echo "docs-check: npm ci failed in tools/docs-check" >&2; exit 1; }
+    mkdir -p build/docs
+    (cd tools/docs-check && npm ci --no-audit --no-fund) > build/docs/npm-ci.log 2>&1 || {
+        echo "docs-check: npm ci failed in tools/docs-check; what it said:" >&2
+        grep -v '^npm verb' build/docs/npm-ci.log | tail -8 | sed 's/^/  /' >&2; exit 1; }
 fi
 node tools/docs-check/check.mjs build/docs/html build/docs/shots

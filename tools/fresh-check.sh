@@ -96,9 +96,16 @@ if ! mmdebstrap --quiet --variant=minbase --include=gcc,make,libc6-dev bookworm 
     say "mmdebstrap failed; its log:" >&2; tail -20 "$logs/mmdebstrap.log" >&2; exit 1
 fi
 say "root made in $(( $(date +%s) - t0 )) s"
-# what a machine on a network has: a resolver, localhost in /etc/hosts
+# what a machine on this network has: a resolver, localhost in /etc/hosts, and
+# the certificate authorities this machine's administrator added for it (a
+# network that inspects TLS needs its own; ca-certificates takes them in when
+# the README's commands install it)
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 [ -s "$root/etc/hosts" ] || printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' > "$root/etc/hosts"
+if ls /usr/local/share/ca-certificates/*.crt >/dev/null 2>&1; then
+    mkdir -p "$root/usr/local/share/ca-certificates"
+    cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+fi
 
 mount -t proc proc "$root/proc" &&
     mount --rbind /sys "$root/sys" && mount --make-rslave "$root/sys" &&
@@ -175,6 +182,7 @@ if [ "$only_demo" = 0 ] && [ "$demo_rc" = 0 ]; then
         tools/win-curl.sh > /root/two.out 2> /root/two.err & b=\$!
         wait \$a; ra=\$?; wait \$b; rb=\$?
         echo \"first exit \$ra: \$(cat /root/one.out)\"; echo \"second exit \$rb: \$(cat /root/two.out)\"
+        grep -h 'waiting for it' /root/one.err /root/two.err
         [ \$ra = 0 ] && [ \$rb = 0 ] && [ -s /root/one.out ] && cmp -s /root/one.out /root/two.out &&
             [ -f \"\$(cat /root/one.out)/lib/libcurl.a\" ]" < /dev/null > "$logs/two-builds.log" 2>&1
     lock_rc=$?
