@@ -34,6 +34,7 @@ pre="$(pwd)/$out/nginx"
 rm -rf "$pre"; mkdir -p "$pre/logs" "$pre/www"
 head -c 1024 /dev/zero | tr '\0' 'a' > "$pre/www/1k"
 head -c 4096 /dev/zero | tr '\0' 'b' > "$pre/www/slow"
+write_conf() {
 cat > "$pre/nginx.conf" <<CONF
 worker_processes 1;
 worker_rlimit_nofile 20000;
@@ -56,7 +57,17 @@ http {
     }
 }
 CONF
-nginx -p "$pre" -c "$pre/nginx.conf" -e "$pre/logs/error.log" || { say "bench: nginx did not start"; exit 1; }
+}
+# another run may take the port between ss's look and nginx's bind (two make
+# test runs on one machine): the next port, up to 20 times
+tries=0
+until write_conf && nginx -p "$pre" -c "$pre/nginx.conf" -e "$pre/logs/error.log" 2>> "$pre/logs/start.log"; do
+    tries=$((tries + 1))
+    if [ $tries -ge 20 ] || ! grep -q 'in use' "$pre/logs/start.log" "$pre/logs/error.log" 2>/dev/null; then
+        say "bench: nginx did not start:"; tail -3 "$pre/logs/start.log" >&2; exit 1
+    fi
+    nport=$((nport + 1))
+done
 main_spid=
 # $spid is the server of the moment; $main_spid the main one while a held run has its own.
 # ^C reaches every step in the terminal's process group at once; INT or TERM

@@ -9,7 +9,7 @@ set -eu
 want="${1:-native}"
 pkgs_native="gcc make pkg-config libcurl4-openssl-dev libcriterion-dev libmicrohttpd-dev libuv1-dev doxygen graphviz liburing-dev"
 pkgs_windows="gcc-mingw-w64-x86-64 wine64 wine dpkg-dev"
-pkgs_bench="nginx-light wrk gnuplot-nox curl strace valgrind"
+pkgs_bench="nginx-light wrk gnuplot-nox curl strace valgrind iproute2"
 # perf is Debian's linux-perf; Ubuntu ships it per kernel (linux-tools-*), and
 # without it make bench counts system calls with strace and skips perf's profiles
 if command -v apt-cache >/dev/null 2>&1 && apt-cache show linux-perf >/dev/null 2>&1; then
@@ -24,7 +24,7 @@ case "$want" in
     windows) pkgs="$pkgs_native $pkgs_windows" ;;
     bench)   pkgs="$pkgs_native $pkgs_bench" ;;
     docs)    pkgs="$pkgs_native $pkgs_docs" ;;
-    test)    pkgs="$pkgs_native $pkgs_windows $pkgs_bench $pkgs_docs" ;;
+    test)    pkgs="$pkgs_native $pkgs_windows $pkgs_bench $pkgs_docs patch" ;;
     fresh)   pkgs="$pkgs_fresh" ;;
     all)     pkgs="$pkgs_native $pkgs_windows $pkgs_bench $pkgs_docs" ;;
     *) echo "bootstrap: unknown set '$want' (native|windows|bench|docs|test|fresh|all)" >&2; exit 2 ;;
@@ -64,6 +64,8 @@ why() {
         gcc-mingw-w64-x86-64) echo "builds the Windows programs" ;;
         wine64|wine) echo "runs the Windows programs" ;;
         dpkg-dev) echo "unpacks Debian's curl source for the Windows libcurl" ;;
+        patch) echo "the breakers apply their one-line patches with it" ;;
+        iproute2) echo "make bench checks with ss that its nginx port is free" ;;
         libcriterion-dev) echo "the test framework" ;;
         libmicrohttpd-dev) echo "the local HTTP server" ;;
         libuv1-dev) echo "the libuv reference loop" ;;
