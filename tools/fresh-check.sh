@@ -14,7 +14,7 @@
 #   --backports  bookworm-backports in the root's apt sources (deb and deb-src),
 #                as on a machine that has enabled it
 #   --keep       leave the root (unmounted) for a look: /var/tmp/iocp-tutorial-fresh/root,
-#                or FRESH_DIR/root; the logs are in build/fresh-logs
+#                or FRESH_DIR/root; the logs are in build/fresh-logs/NAME (FRESH_DIR's name)
 #   --only-demo  make demo only (a quick look at the install steps)
 # Exit: 0 when every step is green, 1 when one is red, 2 when it cannot run here.
 set -u
@@ -39,7 +39,7 @@ command -v mmdebstrap >/dev/null 2>&1 || tools/bootstrap.sh fresh || exit 2
 work=${FRESH_DIR:-/var/tmp/iocp-tutorial-fresh}
 case "$work" in "$here"|"$here"/*) say "FRESH_DIR must be outside the clone" >&2; exit 2 ;; esac
 root=$work/root
-logs=$here/build/fresh-logs
+logs=$here/build/fresh-logs/$(basename "$work")     # two roots at once keep two logs
 record=docs/figures/fresh-runs.txt
 
 in_root() {   # the pids whose root directory is inside the fresh root
