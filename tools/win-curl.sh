@@ -2,9 +2,9 @@
 # Cross-build a static libcurl for x86_64-w64-mingw32 (Schannel) from Debian's
 # own curl source package, once per machine, into a cache outside the clone.
 # Prints the install prefix on stdout; progress goes to stderr.
-# The version is pinned: the native libcurl's upstream version (7.88.1 on
-# Debian 12), the newest Debian revision of it that apt offers, whatever newer
-# curl another suite (bookworm-backports) offers. One build at a time per cache:
+# The version is pinned: the native libcurl's own source version (7.88.1-10+deb12u15
+# on Debian 12 today), else the newest revision of its upstream version, whatever
+# newer curl another suite (bookworm-backports) offers. One build at a time per cache:
 # a second caller waits on the lock, then takes the first one's build.
 set -eu
 
@@ -23,29 +23,41 @@ built "$cache" "curl-$up-*-$host" && exit 0
 lock_cache "$cache" win-curl win-curl
 built "$cache" "curl-$up-*-$host" && exit 0     # the build we waited for
 
-ensure_deb_src() {
-    if apt-get indextargets --no-release-info 2>/dev/null | grep -q 'Created-By: Sources'; then
-        return 0
-    fi
-    [ "$(id -u)" = 0 ] || { say "no deb-src entry; as root add one for your release's main and run apt-get update"; exit 1; }
-    say "adding a deb-src entry (a copy of the deb entries) and updating apt"
-    out=/etc/apt/sources.list.d/iocp-tutorial-src
-    for f in /etc/apt/sources.list.d/*.sources; do
-        [ -f "$f" ] && [ "$f" != "$out.sources" ] || continue
-        sed '/^Types:/s/^Types:.*/Types: deb-src/' "$f"; echo
-    done > "$out.tmp"
-    mv "$out.tmp" "$out.sources"
-    [ -s "$out.sources" ] || rm -f "$out.sources"
-    [ -f /etc/apt/sources.list ] && grep '^deb ' /etc/apt/sources.list | sed 's/^deb /deb-src /' > "$out.list" || true
-    [ -s "$out.list" ] || rm -f "$out.list"
-    apt-get update -qq > "$cache/apt-update.log" 2>&1 ||
-        { say "apt-get update failed, see $cache/apt-update.log"; exit 1; }
+# apt is asked through a private state in the cache: a deb-src copy of this
+# machine's own deb entries, less any backports suite, so the machine's apt
+# sources are neither read for deb-src (a backports-only deb-src entry offers
+# only backports' curl) nor changed, and no root is needed
+apt_dir="$cache/apt-win-curl"
+rm -rf "$apt_dir"; mkdir -p "$apt_dir/parts" "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
+[ -f /etc/apt/sources.list ] &&
+    sed -n 's/^deb \(.*\)$/deb-src \1/p' /etc/apt/sources.list | grep -v -- '-backports' > "$apt_dir/sources.list"
+touch "$apt_dir/sources.list"
+for f in /etc/apt/sources.list.d/*.list; do
+    [ -f "$f" ] || continue
+    sed -n 's/^deb \(.*\)$/deb-src \1/p' "$f" | grep -v -- '-backports' > "$apt_dir/parts/$(basename "$f")" || true
+done
+for f in /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] || continue
+    # deb822: each stanza whose Types has deb, as deb-src, its backports suites left out
+    awk 'function flush() { if (deb && suites != "") printf "%s", stanza "Suites:" suites "\n\n"; stanza = ""; deb = 0; suites = "" }
+         /^[ \t]*$/ { flush(); next }
+         /^Types:/ { deb = ($0 ~ /(^|[ :])deb( |$)/); stanza = stanza "Types: deb-src\n"; next }
+         /^Suites:/ { for (i = 2; i <= NF; i++) if ($i !~ /-backports$/) suites = suites " " $i; next }
+         { stanza = stanza $0 "\n" }
+         END { flush() }' "$f" > "$apt_dir/parts/$(basename "$f")"
+done
+private_apt() {   # private_apt apt-get|apt-cache ARGS...
+    tool="$1"; shift
+    "$tool" -o Dir::Etc::SourceList="$apt_dir/sources.list" -o Dir::Etc::SourceParts="$apt_dir/parts" \
+        -o Dir::State::Lists="$apt_dir/lists" -o Dir::Cache="$apt_dir/cache" \
+        -o Debug::NoLocking=1 -o APT::Sandbox::User="$(id -un)" "$@"
 }
-
-ensure_deb_src
-offered=$(apt-cache showsrc curl 2>/dev/null | sed -n 's/^Version: //p' | sort -uV)
+say "asking apt for curl's source packages (private apt state in $apt_dir)"
+private_apt apt-get update -qq > "$apt_dir/update.log" 2>&1 ||
+    { say "apt-get update failed:"; tail -5 "$apt_dir/update.log" >&2; exit 1; }
+offered=$(private_apt apt-cache showsrc curl 2>/dev/null | sed -n 's/^Version: //p' | sort -uV)
 # the source of the native libcurl itself when apt offers it, else the newest
-# revision of its upstream version (a backports revision may lack its .dsc)
+# revision of its upstream version
 ver=$(dpkg-query -W -f='${source:Version}' libcurl4-openssl-dev 2>/dev/null || true)
 echo "$offered" | grep -qxF "$ver" || ver=$(echo "$offered" | grep "^$up-" | grep -v '~bpo' | tail -1 || true)
 [ -n "$ver" ] || { say "apt offers no curl $up source package (it offers: $(echo $offered))"; exit 1; }
@@ -53,7 +65,7 @@ prefix="$cache/curl-$ver-$host"
 work="$cache/src-$ver"
 rm -rf "$work" "$prefix"; mkdir -p "$work"
 say "fetching Debian's curl $ver source"
-(cd "$work" && apt-get source -q --download-only "curl=$ver") > "$work/fetch.log" 2>&1 ||
+(cd "$work" && private_apt apt-get source -q --download-only "curl=$ver") > "$work/fetch.log" 2>&1 ||
     { say "apt-get source curl=$ver failed:"; tail -5 "$work/fetch.log" >&2; exit 1; }
 (cd "$work" && dpkg-source -x --no-check "curl_${ver#*:}.dsc" src) >> "$work/fetch.log" 2>&1 ||
     { say "dpkg-source could not unpack curl $ver:"; tail -5 "$work/fetch.log" >&2; exit 1; }
