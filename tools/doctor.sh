@@ -62,7 +62,7 @@ home="${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}"
 cache="${CURL_WIN_CACHE:-${XDG_CACHE_HOME:-$home/.cache}/iocp-tutorial}"
 ls -d "$cache"/curl-*-x86_64-w64-mingw32/.built >/dev/null 2>&1 &&
     ok "Windows libcurl (cached)" "$(ls -d "$cache"/curl-*-x86_64-w64-mingw32 | head -1)" ||
-    soft "Windows libcurl (cached)" "built on first make, about a minute (needs dpkg-dev and a deb-src entry)"
+    soft "Windows libcurl (cached)" "built by the first make, a few minutes (tools/win-curl.sh)"
 [ -f build/wine/system.reg ] && ok "Wine prefix" "build/wine" || soft "Wine prefix" "booted on first use, about 10 s"
 
 echo "chapter 8 (io_uring)"
