@@ -25,8 +25,9 @@
 # (build/brk, build/brk2, ...), taking the next name from one queue, the
 # slowest first (by the last run's times, build/brk-times.txt). Most of a
 # breaker's time is waiting (a server's delay, a test's deadline, Wine), and
-# the Windows programs of all workers share one Wine prefix, whose runs
-# tools/wine-run.sh serialises; one wineserver is held for the whole run.
+# each worker runs its Windows programs in a Wine prefix of its own
+# (build/wine-brk, build/wine-brk2, ...), with one wineserver held for the
+# worker's whole run.
 set -u
 cd "$(dirname "$0")/.."
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=0" UBSAN_OPTIONS="halt_on_error=1"
@@ -191,10 +192,10 @@ show() {   # each new line of the workers' output, the ended breakers counted
         seen=$(cat "$f.seen" 2>/dev/null || echo 0)
         n=$(wc -l < "$f")
         [ "$n" -gt "$seen" ] || continue
-        sed -n "$((seen + 1)),${n}p" "$f" |
-            awk -v d="$done_n" -v t="$total" -v m="$(( ($(date +%s) - t0) / 60 ))" '
+        new=$(sed -n "$((seen + 1)),${n}p" "$f")
+        echo "$new" | awk -v d="$done_n" -v t="$total" -v m="$(( ($(date +%s) - t0) / 60 ))" '
                 /^breaker / { d++; printf "breakers %d/%d, %d min: %s\n", d, t, m, $0; next } { print }'
-        done_n=$((done_n + $(sed -n "$((seen + 1)),${n}p" "$f" | grep -c '^breaker ')))
+        done_n=$((done_n + $(echo "$new" | grep -c '^breaker ')))
         echo "$n" > "$f.seen"
     done
 }

@@ -49,14 +49,8 @@ for t in apt-get $cc make pkg-config; do
 done
 
 apt_dir="$cache/apt-$suite"
-mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
+mkdir -p "$apt_dir/parts" "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
 echo "deb-src http://deb.debian.org/debian $suite main" > "$apt_dir/sources.list"
-private_apt() {   # private_apt apt-get|apt-cache ARGS...
-    tool="$1"; shift
-    "$tool" -o Dir::Etc::SourceList="$apt_dir/sources.list" -o Dir::Etc::SourceParts=/dev/null \
-        -o Dir::State::Lists="$apt_dir/lists" -o Dir::Cache="$apt_dir/cache" \
-        -o Debug::NoLocking=1 -o APT::Sandbox::User="$(id -un)" "$@"
-}
 say "asking $suite for curl's source package (private apt state in $apt_dir)"
 private_apt apt-get update -qq >"$apt_dir/update.log" 2>&1 ||
     { say "apt-get update for $suite failed, see $apt_dir/update.log"; exit 1; }

@@ -137,7 +137,7 @@ run() {
     if [ -n "$left" ]; then
         say "'$cmd' left processes running:" >&2
         for p in $left; do echo "  $p $(tr '\0' ' ' < /proc/$p/cmdline 2>/dev/null | cut -c1-120)" >&2; done
-        kill -9 $left 2>/dev/null; rc=${rc#0}; rc=${rc:-1}
+        kill -9 $left 2>/dev/null; [ "$rc" = 0 ] && rc=1     # green only with nothing left
     fi
     eval "${name}_rc=$rc ${name}_s=$secs"
     say "'$cmd': $( [ "$rc" = 0 ] && echo green || echo "red (exit $rc)"), $secs s"

@@ -46,12 +46,6 @@ for f in /etc/apt/sources.list.d/*.sources; do
          { stanza = stanza $0 "\n" }
          END { flush() }' "$f" > "$apt_dir/parts/$(basename "$f")"
 done
-private_apt() {   # private_apt apt-get|apt-cache ARGS...
-    tool="$1"; shift
-    "$tool" -o Dir::Etc::SourceList="$apt_dir/sources.list" -o Dir::Etc::SourceParts="$apt_dir/parts" \
-        -o Dir::State::Lists="$apt_dir/lists" -o Dir::Cache="$apt_dir/cache" \
-        -o Debug::NoLocking=1 -o APT::Sandbox::User="$(id -un)" "$@"
-}
 say "asking apt for curl's source packages (private apt state in $apt_dir)"
 private_apt apt-get update -qq > "$apt_dir/update.log" 2>&1 ||
     { say "apt-get update failed:"; tail -5 "$apt_dir/update.log" >&2; exit 1; }
